@@ -1,0 +1,45 @@
+"""mffssim: multi-focus image fusion by maximising the MFF-SSIM index (Xu et al., IEEE TCI 2020).
+
+The public names are loaded lazily, so ``import mffssim`` stays cheap (torch is only imported when an
+engine function is first used) and a script that needs only the metrics never pays for the engine.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_PUBLIC = {
+    "read_image": "mffssim.io",
+    "write_image": "mffssim.io",
+    "read_image_set": "mffssim.io",
+    "read_focus_map": "mffssim.io",
+    "write_focus_map": "mffssim.io",
+    "find_image_sets": "mffssim.io",
+    "ImageError": "mffssim.io",
+    "window_size": "mffssim.ssim",
+    "mffssim_index": "mffssim.ssim",
+    "mffssim_gradient": "mffssim.ssim",
+    "laplacian_focus_map": "mffssim.focus",
+    "fuse": "mffssim.fusion",
+    "FusionResult": "mffssim.fusion",
+    "pixelwise_fuse": "mffssim.fusion",
+    "average_fuse": "mffssim.fusion",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mffssim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,253 @@
+"""Image and focus-map files: reading at any bit depth, atomic writing, image-set discovery.
+
+In memory an image is float32 ``(H, W, C)`` in [0, 1] with C = 1 or 3; on disk it keeps its own bit depth
+(8 or 16). Focus-map files follow DESIGN.md: K = 2 is a single-channel PNG, maximum where source 1 is
+sharpest; K > 2 is a uint8 label image holding the 1-based index of the sharpest source.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import imageio.v3 as iio
+import imagecodecs
+import numpy as np
+import tifffile
+
+IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")
+_SOURCE_NAME = re.compile(r"^source_(\d+)$")
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as an image (unreadable, wrong shape, NaN, mismatched set...)."""
+
+
+def _to_float(array: np.ndarray, path: Path) -> tuple[np.ndarray, int]:
+    """Scale an integer or float array to float32 [0, 1]; return it with its bit depth (8, 16 or 32)."""
+    if array.dtype == np.bool_:
+        return array.astype(np.float32), 8
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0, 8
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 65535.0, 16
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)):
+            raise ImageError(f"{path}: image holds NaN or infinite values")
+        lo, hi = float(array.min()), float(array.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ImageError(f"{path}: float image values must lie in [0, 1], found [{lo:g}, {hi:g}]")
+        return array.astype(np.float32), 32
+    raise ImageError(f"{path}: unsupported pixel type {array.dtype} (use 8- or 16-bit, or float in [0, 1])")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _decode(path: Path) -> np.ndarray:
+    """Decode by content: PNG with imagecodecs and TIFF with tifffile (both keep 16-bit colour, which
+    Pillow truncates to 8 bits), anything else with imageio."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head == _PNG_SIGNATURE:
+        return np.asarray(imagecodecs.png_decode(path.read_bytes()))
+    if head[:4] in _TIFF_SIGNATURES:
+        return np.asarray(tifffile.imread(path, key=0))
+    return np.asarray(iio.imread(path))
+
+
+def _encode(tmp: Path, data: np.ndarray, suffix: str) -> None:
+    """Write ``data`` (uint8/uint16, gray or colour) in the format that ``suffix`` names."""
+    if suffix == ".png":
+        tmp.write_bytes(imagecodecs.png_encode(data))
+    elif suffix in (".tif", ".tiff"):
+        tifffile.imwrite(tmp, data, photometric="rgb" if data.ndim == 3 else "minisblack")
+    elif suffix in (".jpg", ".jpeg"):
+        iio.imwrite(tmp, data, extension=suffix, quality=95)
+    else:
+        iio.imwrite(tmp, data, extension=suffix)
+
+
+def read_image_and_depth(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an image as float32 ``(H, W, C)`` in [0, 1] and return it with its bit depth.
+
+    Gray images get C = 1; an alpha channel is dropped; animated files keep their first frame.
+    Raises :class:`ImageError` naming the file for anything that is not a usable image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: file is empty")
+    try:
+        array = _decode(path)
+    except Exception as error:  # imageio raises many kinds of errors for bad files
+        raise ImageError(f"{path}: cannot be read as an image ({type(error).__name__}: {error})") from None
+    if path.suffix.lower() == ".gif" and array.ndim >= 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
+        raise ImageError(f"{path}: expected a 2-D gray or colour image, got an array of shape {array.shape}")
+    if array.shape[2] in (2, 4):  # drop alpha
+        array = array[:, :, :-1]
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise ImageError(f"{path}: image has no pixels")
+    image, depth = _to_float(array, path)
+    return np.ascontiguousarray(image), depth
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an 8/16-bit PNG, TIFF or JPEG (or float TIFF) as float32 ``(H, W, C)`` in [0, 1]."""
+    return read_image_and_depth(path)[0]
+
+
+def _quantise(image: np.ndarray, bit_depth: int) -> np.ndarray:
+    """Round a float image in [0, 1] to uint8 or uint16."""
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    top = 255 if bit_depth == 8 else 65535
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    return np.round(np.clip(image, 0.0, 1.0) * top).astype(dtype)
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
+
+    A crash or an error leaves ``path`` as it was (absent, or its old content) and no temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8) -> None:
+    """Write a float image in [0, 1] (``(H, W)`` or ``(H, W, C)``) at 8 or 16 bits, atomically.
+
+    PNG and TIFF hold both depths; JPEG (written at quality 95), BMP and GIF hold 8 bits only.
+    """
+    path = Path(path)
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3):
+        raise ValueError(f"{path}: cannot write an array of shape {image.shape} as an image")
+    if np.issubdtype(image.dtype, np.floating) and not np.all(np.isfinite(image)):
+        raise ValueError(f"{path}: refusing to write an image with NaN or infinite values")
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_EXTENSIONS:
+        raise ValueError(f"{path}: unknown image extension {path.suffix!r}")
+    if suffix not in (".png", ".tif", ".tiff"):
+        bit_depth = 8  # JPEG, BMP and GIF hold 8 bits only
+    data = _quantise(image, bit_depth) if np.issubdtype(image.dtype, np.floating) else image
+    atomic_write(path, lambda tmp: _encode(tmp, data, suffix))
+
+
+def read_image_set(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, int]:
+    """Read K >= 2 registered sources into float32 ``(K, H, W, C)``; return them and their bit depth.
+
+    All sources must share height, width, channel count and bit depth; the error names the odd file.
+    """
+    if len(paths) < 2:
+        named = ", ".join(str(p) for p in paths) or "no file"
+        raise ImageError(f"{named}: multi-focus fusion needs at least two sources, got {len(paths)}")
+    images, depths = zip(*(read_image_and_depth(p) for p in paths))
+    first = Path(paths[0])
+    for path, image, depth in zip(paths[1:], images[1:], depths[1:]):
+        if image.shape[:2] != images[0].shape[:2]:
+            raise ImageError(
+                f"{path}: size {image.shape[1]}x{image.shape[0]} differs from {first} "
+                f"({images[0].shape[1]}x{images[0].shape[0]})"
+            )
+        if image.shape[2] != images[0].shape[2]:
+            raise ImageError(
+                f"{path}: {image.shape[2]} channel(s) but {first} has {images[0].shape[2]}"
+            )
+        if depth != depths[0]:
+            raise ImageError(f"{path}: bit depth {depth} differs from {first} ({depths[0]})")
+    return np.stack(images), depths[0]
+
+
+def read_focus_map(path: str | os.PathLike, n_sources: int, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a focus-map file as a one-hot float32 ``(K, H, W)`` map (DESIGN.md's file convention).
+
+    K = 2: values above half the maximum mean source 1. K > 2: 1-based labels of the sharpest source.
+    """
+    path = Path(path)
+    image, depth = read_image_and_depth(path)
+    if image.shape[2] != 1:
+        image = image.mean(axis=2, keepdims=True)
+    plane = image[:, :, 0]
+    if shape is not None and plane.shape != tuple(shape):
+        raise ImageError(
+            f"{path}: focus map is {plane.shape[1]}x{plane.shape[0]} but the sources are {shape[1]}x{shape[0]}"
+        )
+    if n_sources == 2:
+        first = (plane > 0.5).astype(np.float32)
+        return np.stack([first, 1.0 - first])
+    top = 255 if depth == 8 else 65535
+    labels = np.round(plane * top).astype(np.int64)
+    if labels.min() < 1 or labels.max() > n_sources:
+        raise ImageError(f"{path}: labels must lie in 1..{n_sources}, found {labels.min()}..{labels.max()}")
+    return np.stack([(labels == k + 1).astype(np.float32) for k in range(n_sources)])
+
+
+def write_focus_map(path: str | os.PathLike, focus_map: np.ndarray) -> None:
+    """Write a ``(K, H, W)`` focus map as DESIGN.md defines its file (8-bit single-channel PNG)."""
+    focus_map = np.asarray(focus_map, dtype=np.float32)
+    if focus_map.ndim != 3 or focus_map.shape[0] < 2:
+        raise ValueError(f"{path}: a focus map has shape (K>=2, H, W), got {focus_map.shape}")
+    if focus_map.shape[0] == 2:
+        data = np.round(np.clip(focus_map[0], 0.0, 1.0) * 255).astype(np.uint8)
+    else:
+        data = (np.argmax(focus_map, axis=0) + 1).astype(np.uint8)
+    atomic_write(path, lambda tmp: _encode(tmp, data, ".png"))
+
+
+@dataclass
+class ImageSetFiles:
+    """The files of one image set: its sources in order, and its optional reference and focus map."""
+
+    set_id: str
+    sources: list[Path] = field(default_factory=list)
+    reference: Path | None = None
+    focus_map: Path | None = None
+
+
+def find_image_sets(root: str | os.PathLike) -> dict[str, ImageSetFiles]:
+    """Find ``<root>/<set_id>/source_k.<ext>`` image sets (with ``reference``/``focus_map``), by set id.
+
+    Folders with fewer than two sources are skipped; sources are ordered by k.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ImageError(f"{root}: no such directory")
+    sets: dict[str, ImageSetFiles] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = ImageSetFiles(folder.name)
+        numbered = []
+        for item in folder.iterdir():
+            if item.suffix.lower() not in IMAGE_EXTENSIONS or not item.is_file():
+                continue
+            match = _SOURCE_NAME.match(item.stem)
+            if match:
+                numbered.append((int(match.group(1)), item))
+            elif item.stem == "reference":
+                files.reference = item
+            elif item.stem == "focus_map":
+                files.focus_map = item
+        files.sources = [item for _, item in sorted(numbered)]
+        if len(files.sources) >= 2:
+            sets[folder.name] = files
+    return sets
