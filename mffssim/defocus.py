@@ -58,3 +58,40 @@ def defocus_pair(
         np.clip(source_2, 0.0, 1.0).astype(np.float32),
         focus_map,
     )
+
+
+def defocus_layers(image: np.ndarray, layers: np.ndarray, sigmas) -> np.ndarray:
+    """Render one source of a layered scene: each depth layer blurred by its own sigma (0 = in focus).
+
+    ``layers`` is ``(L, H, W)``, masks ordered far -> near that partition the image; ``sigmas`` gives one
+    Gaussian sigma per layer. Layers are composited back to front; layer j brings its own texture,
+    blurred and normalised (``G*(a_j I) / G*a_j``, no dark halo), with coverage ``G*U_j``, where ``U_j``
+    is layer j and everything nearer. So an out-of-focus layer spills over what lies behind it, and an
+    in-focus layer (sigma 0) cuts what lies behind it sharply. With two layers this is exactly Eq. 16:
+    ``defocus_layers(I, [1-a, a], [s, 0])`` is ``defocus_pair``'s source 1, ``[0, s]`` its source 2.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    layers = np.clip(np.asarray(layers, dtype=np.float32), 0.0, 1.0)
+    sigmas = [float(s) for s in sigmas]
+    if layers.ndim != 3 or layers.shape[1:] != image.shape[:2]:
+        raise ValueError(f"layers must have shape (L, {image.shape[0]}, {image.shape[1]}), got {layers.shape}")
+    if len(sigmas) != layers.shape[0]:
+        raise ValueError(f"need one sigma per layer: {layers.shape[0]} layers, {len(sigmas)} sigmas")
+    if not np.allclose(layers.sum(axis=0), 1.0, atol=1e-3):
+        raise ValueError("layers must partition the image (their masks must sum to 1 at every pixel)")
+    cover = np.cumsum(layers[::-1], axis=0)[::-1]  # cover[j] = layer j and every nearer layer
+    canvas = image
+    for mask, covered, sigma in zip(layers, cover, sigmas):
+        a, u = mask[:, :, None], covered[:, :, None]
+        if sigma <= 0:
+            texture, coverage = image, u
+        else:
+            weight = gaussian_blur(a, sigma)
+            texture = np.where(
+                weight > _EPS, gaussian_blur(a * image, sigma) / np.maximum(weight, _EPS), image
+            )
+            coverage = gaussian_blur(u, sigma)
+        canvas = coverage * texture + (1.0 - coverage) * canvas
+    return np.clip(canvas, 0.0, 1.0).astype(np.float32)
