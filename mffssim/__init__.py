@@ -27,6 +27,18 @@ _PUBLIC = {
     "FusionResult": "mffssim.fusion",
     "pixelwise_fuse": "mffssim.fusion",
     "average_fuse": "mffssim.fusion",
+    "defocus_pair": "mffssim.defocus",
+    "defocus_layers": "mffssim.defocus",
+    "DATASETS": "mffssim.datasets",
+    "ManifestEntry": "mffssim.datasets",
+    "load_manifest": "mffssim.datasets",
+    "dataset_set_ids": "mffssim.datasets",
+    "download_dataset": "mffssim.datasets",
+    "verify_dataset": "mffssim.datasets",
+    "DownloadError": "mffssim.datasets",
+    "EMBEDDED_SETS": "mffssim.datasets",
+    "make_embedded_dataset": "mffssim.datasets",
+    "make_embedded_set": "mffssim.datasets",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

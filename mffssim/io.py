@@ -19,6 +19,8 @@ import numpy as np
 import tifffile
 
 IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 _SOURCE_NAME = re.compile(r"^source_(\d+)$")
 
 
@@ -126,6 +128,7 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
