@@ -61,8 +61,8 @@ def log_gabor_bank(
     radius, _, _ = _centred_radius(rows, cols)
     radius = np.fft.ifftshift(radius)
     radius[0, 0] = 1.0
-    wavelengths = min_wavelength * mult ** np.arange(nscale)
-    log_ratio = np.log(radius[None] * wavelengths[:, None, None])  # log(radius / f0)
+    centre = 1.0 / (min_wavelength * mult ** np.arange(nscale))  # centre frequency f0 of each scale
+    log_ratio = np.log(radius[None] / centre[:, None, None])
     bank = np.exp(-(log_ratio**2) / (2 * np.log(sigma_onf) ** 2)) * lowpass_filter(rows, cols)
     bank[:, 0, 0] = 0.0
     return bank
@@ -111,7 +111,9 @@ def _filter_bank(
     return filters, smallest_energy, kernel_norm
 
 
-def noise_threshold(smallest_amplitude: np.ndarray, smallest_energy: float, kernel_norm: float, k: float) -> float:
+def noise_threshold(
+    smallest_amplitude: np.ndarray, smallest_energy: float, kernel_norm: float, k: float
+) -> float:
     """Kovesi's phasecong2 noise threshold for one orientation, (mu + k sigma) / 1.7.
 
     The noise power is median(|smallest-scale response|^2) / ln 2 divided by the smallest filter's
@@ -143,6 +145,7 @@ def phase_congruency(
     k: float = 2.0,
     cutoff: float | None = 0.5,
     g: float = 10.0,
+    pc_epsilon: float = EPSILON,
     moments: bool = True,
 ) -> PhaseCongruency:
     """Phase congruency of a 2-D gray image (defaults: the fusion toolbox's ``myphasecong3``).
@@ -150,9 +153,11 @@ def phase_congruency(
     Per orientation o: the energy sum_s [E_s MeanE + O_s MeanO - |E_s MeanO - O_s MeanE|] minus the noise
     threshold (clipped at 0), weighted by 1 / (1 + exp(g (cutoff - width))) with
     width = sum_s A_s / (max_s A_s + 1e-4) / nscale (skipped when ``cutoff`` is None, as in FSIM).
-    ``pc`` = sum_o weighted energy / (sum_o sum_s A_s + 1e-4).  With ``moments``, the per-orientation
-    PC_o = weighted energy / sum_s A_s gives the maximum and minimum moments of its covariance, normalised
-    as ``myphasecong3`` does (covxy / norient, which is 1/4 of Kovesi's own normalisation).
+    ``pc`` = sum_o weighted energy / (sum_o sum_s A_s + ``pc_epsilon``) (1e-4 in ``myphasecong3``, 0 in
+    FSIM's ``phasecong2``), set to 0 where that denominator is 0 (a constant image; MATLAB gives NaN).
+    With ``moments``, the per-orientation PC_o = weighted energy / sum_s A_s (0 where the amplitude is
+    0) gives the maximum and minimum moments of its covariance, normalised as ``myphasecong3`` does
+    (covxy / norient, 1/4 of Kovesi's own 4 covxy / norient).
     """
     im = np.asarray(image, dtype=np.float64)
     if im.ndim != 2:
@@ -193,7 +198,7 @@ def phase_congruency(
             cov_yy += cy**2
             cov_xy += cx * cy
 
-    pc = _ratio(total_energy, total_amplitude) if cutoff is None else total_energy / (total_amplitude + EPSILON)
+    pc = _ratio(total_energy, total_amplitude + pc_epsilon)
     if not moments:
         return PhaseCongruency(pc)
     cov_xx /= norient / 2

@@ -91,7 +91,8 @@ def ssim(ref: np.ndarray, img: np.ndarray, *, downsample: bool = True) -> float:
         factor = downsample_factor(x.shape)
         x, y = box_downsample(x, factor, "symmetric"), box_downsample(y, factor, "symmetric")
     if min(x.shape) < 11:
-        raise ValueError(f"ref: image of {x.shape} pixels (after downsampling) is smaller than the 11 x 11 window")
+        raise ValueError(f"ref: image of {x.shape} pixels (after downsampling) is smaller than the "
+                         "11 x 11 window")
     window = gaussian_window()
 
     def valid(z: np.ndarray) -> np.ndarray:
