@@ -1,0 +1,31 @@
+# mffssim: multi-focus image fusion by MFF-SSIM optimisation (Xu et al., IEEE TCI 2020).
+# Default run: `snakemake --cores all` (embedded data, offline). Full reproduction:
+# `snakemake --cores all --configfile config/full.yaml`. Report: `snakemake --report report.html`.
+# The rules live in rules/*.smk, one file per stage; this file holds no rule bodies.
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/detector.smk"
+include: "rules/focus.smk"
+include: "rules/fusion.smk"
+include: "rules/metrics.smk"
+include: "rules/report.smk"
+
+
+check_detectors()
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

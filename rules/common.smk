@@ -1,0 +1,220 @@
+# Shared by all stages: config validation, the data sets and their image sets, the methods of each
+# set, wildcard constraints and input functions (no rules here).
+import shutil
+from pathlib import Path
+
+from snakemake.logging import logger
+from snakemake.utils import validate
+
+from mffssim.io import find_image_sets
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+DATA = config["data_dir"].rstrip("/")
+DOWNLOADABLE = (
+    "mffw",
+    "lytro",
+    "grayscale",
+    "mfifb",
+    "nyu_d_100",
+    "mf_voc_subset",
+    "mffssim_examples",
+    "mffssim_official_results",
+    "voc_seg_samples",
+)
+# data sets whose sets the authors published MS-Lap / MS-ResNet results for (mffssim_official_results)
+OFFICIAL_DATASETS = ("mffw", "lytro", "grayscale")
+OFFICIAL_KINDS = ("ms_lap", "ms_resnet")
+MAP_FUSERS = ("mffssim_paper", "mffssim_reference", "pixelwise")
+DETECTORS = ("lap", "given", "resnet")
+
+
+class ConfigError(ValueError):
+    """A config value that passed the schema but cannot be used (names the key)."""
+
+
+def _alternation(names):
+    return "|".join(sorted(names, key=len, reverse=True))
+
+
+wildcard_constraints:
+    dataset=_alternation(("embedded", "folder") + DOWNLOADABLE),
+    downloadable=_alternation(DOWNLOADABLE),
+    set=r"[A-Za-z0-9_.-]+",
+    detector=_alternation(DETECTORS),
+    variant="paper|reference",
+    kind=_alternation(OFFICIAL_KINDS),
+    method=r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|average|enfuse|official_ms_lap|official_ms_resnet)",
+
+
+# ---------------------------------------------------------------------------------------------- data sets
+def _folder_root():
+    path = config["folder"]["path"]
+    if not path:
+        raise ConfigError("config key folder.path: required when 'folder' is in datasets (a directory of <set>/source_k.* folders)")
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise ConfigError(f"config key folder.path: {root} is not a directory")
+    return root
+
+
+def _all_set_ids(dataset):
+    """Every image-set id of a data set, known when the workflow is parsed (manifests, static lists)."""
+    if dataset == "embedded":
+        from mffssim.datasets import EMBEDDED_SETS
+
+        return list(EMBEDDED_SETS)
+    if dataset == "folder":
+        found = list(find_image_sets(_folder_root()))
+        if not found:
+            raise ConfigError(f"config key folder.path: no <set>/source_1.*, source_2.* folders under {_folder_root()}")
+        return found
+    from mffssim.datasets import dataset_set_ids
+
+    return list(dataset_set_ids(dataset))
+
+
+def _selected_set_ids(dataset):
+    """The sets to process: all of them, or the subset that config `sets.<dataset>` names."""
+    available = _all_set_ids(dataset)
+    wanted = config["sets"].get(dataset) or []
+    unknown = [s for s in wanted if s not in available]
+    if unknown:
+        raise ConfigError(f"config key sets.{dataset}: unknown set(s) {unknown}; {dataset} has {available}")
+    return [s for s in available if s in wanted] if wanted else available
+
+
+unknown_subsets = sorted(set(config["sets"]) - set(config["datasets"]))
+if unknown_subsets:
+    raise ConfigError(f"config key sets: {unknown_subsets} not in datasets {config['datasets']}")
+
+SETS = {dataset: _selected_set_ids(dataset) for dataset in config["datasets"]}
+
+
+def set_dir(dataset, set_id):
+    """Directory holding one image set's files."""
+    if dataset == "folder":
+        return str(_folder_root() / set_id)
+    return f"{DATA}/{dataset}/{set_id}"
+
+
+def data_index(dataset):
+    """The file the data rule writes once a data set is complete (its list of image sets)."""
+    return f"{DATA}/{dataset}.sets.tsv"
+
+
+def set_inputs(wildcards):
+    """Input files of one image set: the data set's index, or for `folder` the user's files themselves."""
+    if wildcards.dataset == "folder":
+        files = find_image_sets(_folder_root())[wildcards.set]
+        found = list(files.sources) + [p for p in (files.reference, files.focus_map) if p is not None]
+        return {"data": [str(p) for p in found]}
+    return {"data": data_index(wildcards.dataset)}
+
+
+def _has_given_map(dataset, set_id):
+    if dataset == "embedded":
+        return True  # synthetic sets carry their exact map
+    if dataset == "folder":
+        return find_image_sets(_folder_root())[set_id].focus_map is not None
+    return any(
+        Path(dest).parent.name == set_id and Path(dest).stem == "focus_map"
+        for dest in _manifest_dests(dataset)
+    )
+
+
+def _manifest_dests(name):
+    from mffssim.datasets import load_manifest
+
+    return [row.dest if hasattr(row, "dest") else row["dest"] for row in load_manifest(name)]
+
+
+def _official_sets(dataset):
+    """Sets of `dataset` the authors published results for."""
+    if dataset not in OFFICIAL_DATASETS:
+        return set()
+    return {Path(d).parent.name for d in _manifest_dests("mffssim_official_results") if d.startswith(f"{dataset}/")}
+
+
+# -------------------------------------------------------------------------------------------- methods
+ENFUSE = shutil.which("enfuse")
+if "enfuse" in config["fusion"]["methods"] and ENFUSE is None:
+    logger.info("fusion.methods: 'enfuse' skipped, the enfuse program is not on PATH (Debian package enfuse)")
+
+
+def methods_for(dataset, set_id):
+    """Method ids of one image set, in config order: <fuser>-<detector> for map-based fusers, then the rest."""
+    detectors = [
+        d for d in config["focus"]["detectors"] if d != "given" or _has_given_map(dataset, set_id)
+    ]
+    methods = []
+    for fuser in config["fusion"]["methods"]:
+        if fuser in MAP_FUSERS:
+            methods += [f"{fuser}-{d}" for d in detectors]
+        elif fuser == "average":
+            methods.append("average")
+        elif fuser == "enfuse" and ENFUSE is not None:
+            methods.append("enfuse")
+        elif fuser == "official" and set_id in _official_sets(dataset):
+            methods += [f"official_{kind}" for kind in OFFICIAL_KINDS]
+    return methods
+
+
+def dataset_methods(dataset):
+    """Union of the methods of a data set's sets, in first-seen order."""
+    seen = {}
+    for set_id in SETS[dataset]:
+        for method in methods_for(dataset, set_id):
+            seen.setdefault(method, None)
+    return list(seen)
+
+
+def index_detector(dataset, set_id):
+    """Detector whose map scores every method with the MFF-SSIM index (lap where `given` is missing)."""
+    wanted = config["metrics"]["index_detector"]
+    if wanted == "given" and not _has_given_map(dataset, set_id):
+        return "lap"
+    return wanted
+
+
+def needs_official(dataset):
+    return "official" in config["fusion"]["methods"] and bool(_official_sets(dataset))
+
+
+# ------------------------------------------------------------------------------------ input functions
+def metric_files(wildcards):
+    return [f"results/{wildcards.dataset}/{s}/metrics.json" for s in SETS[wildcards.dataset]]
+
+
+def panel_methods(dataset, set_id):
+    chosen = config["figures"]["methods"]
+    methods = methods_for(dataset, set_id)
+    return [m for m in methods if m in chosen] if chosen else methods
+
+
+def trace_files(wildcards):
+    return [
+        f"results/{wildcards.dataset}/{s}/{m}/trace.csv"
+        for s in SETS[wildcards.dataset]
+        for m in methods_for(wildcards.dataset, s)
+        if m.startswith("mffssim_")
+    ]
+
+
+def final_outputs():
+    """Everything the target `all` asks for: a table per data set, a panel per set, a convergence plot per data set."""
+    targets = []
+    for dataset, set_ids in SETS.items():
+        targets += [f"results/tables/{dataset}.csv", f"results/tables/{dataset}.md"]
+        targets += [f"results/figures/{dataset}/panel_{s}.png" for s in set_ids]
+        if any(m.startswith("mffssim_") for m in dataset_methods(dataset)):
+            targets.append(f"results/figures/{dataset}/convergence.png")
+    return targets
+
+
+def check_detectors():
+    """Fail early when a detector is asked for that no rule provides (resnet before the detector rules)."""
+    wanted = set(config["focus"]["detectors"]) | {config["metrics"]["index_detector"]}
+    if "resnet" in wanted and not RESNET_RULES:
+        raise ConfigError("config key focus.detectors: 'resnet' needs the detector rules (rules/detector.smk), which this version lacks")

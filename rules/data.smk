@@ -1,0 +1,45 @@
+# Data sets: the embedded synthetic one (made offline) and the downloaded ones (manifests + mirror).
+# Each rule writes <data_dir>/<dataset>.sets.tsv, the index of the image sets it made, once complete.
+
+
+rule embedded_dataset:
+    output:
+        index=f"{DATA}/embedded.sets.tsv",
+    params:
+        dest=lambda wildcards, output: output.index[: -len(".sets.tsv")],
+        seed=config["embedded"]["seed"],
+        size=config["embedded"]["size"],
+        sets=SETS.get("embedded", []),
+    log:
+        "logs/data/embedded.log",
+    benchmark:
+        "results/benchmarks/data/embedded.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/make_embedded.py"
+
+
+rule download_dataset:
+    output:
+        index=f"{DATA}/{{downloadable}}.sets.tsv",
+    params:
+        dest=lambda wildcards, output: output.index[: -len(".sets.tsv")],
+        mirror=config["download"]["mirror"],
+        retries=config["download"]["retries"],
+    log:
+        "logs/data/download_{downloadable}.log",
+    benchmark:
+        "results/benchmarks/data/download_{downloadable}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=120,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/download.py"

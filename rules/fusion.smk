@@ -1,0 +1,130 @@
+# Fusion per image set. Method ids: <fuser>-<detector> for the map-based fusers (mffssim_paper,
+# mffssim_reference, pixelwise), then average, enfuse and the authors' published official_ms_lap/_resnet.
+
+
+rule fuse_mffssim:
+    input:
+        unpack(set_inputs),
+        focus_map=rules.focus_map.output.focus_map,
+    output:
+        fused="results/{dataset}/{set}/mffssim_{variant}-{detector}/fused.png",
+        focus_map="results/{dataset}/{set}/mffssim_{variant}-{detector}/focus_map.png",
+        trace="results/{dataset}/{set}/mffssim_{variant}-{detector}/trace.csv",
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        variant=lambda wc: wc.variant,
+        window_ratio=config["focus"]["window_ratio"],
+        window_cap=config["focus"]["window_cap"],
+        optimizer=config["fusion"]["optimizer"],
+        lr=config["fusion"]["lr"],
+        iterations=config["fusion"]["iterations"],
+        tol=config["fusion"]["tol"],
+        init=config["fusion"]["init"],
+        device=config["fusion"]["device"],
+    log:
+        "logs/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.tsv"
+    threads: config["fusion"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/fuse_mffssim.py"
+
+
+rule fuse_pixelwise:
+    input:
+        unpack(set_inputs),
+        focus_map=rules.focus_map.output.focus_map,
+    output:
+        fused="results/{dataset}/{set}/pixelwise-{detector}/fused.png",
+        focus_map="results/{dataset}/{set}/pixelwise-{detector}/focus_map.png",
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+    log:
+        "logs/fusion/{dataset}/{set}/pixelwise-{detector}.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/pixelwise-{detector}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/fuse_baseline.py"
+
+
+rule fuse_average:
+    input:
+        unpack(set_inputs),
+    output:
+        fused="results/{dataset}/{set}/average/fused.png",
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+    log:
+        "logs/fusion/{dataset}/{set}/average.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/average.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/fuse_baseline.py"
+
+
+rule fuse_enfuse:
+    input:
+        unpack(set_inputs),
+    output:
+        fused="results/{dataset}/{set}/enfuse/fused.png",
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        options=[
+            "--exposure-weight=0",
+            "--saturation-weight=0",
+            "--contrast-weight=1",
+            "--hard-mask",
+        ],
+    log:
+        "logs/fusion/{dataset}/{set}/enfuse.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/enfuse.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/enfuse.yaml"
+    script:
+        "../scripts/fuse_enfuse.py"
+
+
+rule official_result:
+    input:
+        unpack(set_inputs),
+        official=data_index("mffssim_official_results"),
+    output:
+        fused="results/{dataset}/{set}/official_{kind}/fused.png",
+        focus_map="results/{dataset}/{set}/official_{kind}/focus_map.png",
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        official_dir=lambda wc: f"{DATA}/mffssim_official_results/{wc.dataset}/{wc.set}",
+    log:
+        "logs/fusion/{dataset}/{set}/official_{kind}.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/official_{kind}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/official_result.py"

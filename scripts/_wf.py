@@ -1,0 +1,51 @@
+"""Glue shared by the workflow's scripts: log redirection, the repository on sys.path, reading a set.
+
+Scripts import this first (Snakemake puts scripts/ on sys.path), then only use ``snakemake.input``,
+``.params``, ``.output``, ``.wildcards`` and ``.threads``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+# the repository root, so the rules also run from a checkout that was not pip-installed
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+
+def start(snakemake) -> logging.Logger:
+    """Send stderr (warnings, tracebacks, tqdm progress) to the rule's log file; return a logger on it."""
+    log = open(snakemake.log[0], "w", buffering=1)
+    sys.stderr = log
+    logging.basicConfig(stream=log, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
+    return logging.getLogger(snakemake.rule)
+
+
+def image_set(set_dir: str):
+    """The files of the image set in ``set_dir`` (sources in order, optional reference and focus map)."""
+    from mffssim.io import ImageError, find_image_sets
+
+    folder = Path(set_dir)
+    found = find_image_sets(folder.parent)
+    if folder.name not in found:
+        raise ImageError(f"{folder}: not an image set (needs source_1.*, source_2.*, ...)")
+    return found[folder.name]
+
+
+def write_set_index(root: str, set_ids: list[str], path: str) -> None:
+    """Write the index of a data set once it is complete: one line per set id with its file names.
+
+    Fails, naming the folder, when a set's folder is missing or empty.
+    """
+    from mffssim.io import atomic_write
+
+    lines = ["set_id\tfiles"]
+    for set_id in set_ids:
+        folder = Path(root) / set_id
+        names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        if not names:
+            raise RuntimeError(f"{folder}: image set {set_id!r} was not produced")
+        lines.append(f"{set_id}\t{','.join(names)}")
+    atomic_write(path, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))

@@ -1,0 +1,51 @@
+"""Rule fuse_mffssim: maximise the MFF-SSIM index (Algorithm 1) from a focus map; write image, map and Q trace."""
+from _wf import image_set, start
+
+logger = start(snakemake)
+
+import csv
+
+import torch
+
+from mffssim import fuse, read_focus_map, read_image_set, window_size, write_focus_map, write_image
+from mffssim.io import atomic_write
+
+torch.set_num_threads(snakemake.threads)
+params = snakemake.params
+files = image_set(params.set_dir)
+sources, bit_depth = read_image_set(files.sources)
+n_sources, height, width = sources.shape[:3]
+focus_map = read_focus_map(snakemake.input.focus_map, n_sources, shape=(height, width))
+window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
+logger.info(
+    "fusing %s (%d sources, %dx%d), variant %s, window %d, %s lr %g, %d iterations",
+    params.set_dir, n_sources, width, height, params.variant, window, params.optimizer, params.lr, params.iterations,
+)
+result = fuse(
+    sources,
+    focus_map,
+    window=window,
+    variant=params.variant,
+    optimizer=params.optimizer,
+    lr=params.lr,
+    iterations=params.iterations,
+    tol=params.tol,
+    init=params.init,
+    device=params.device,
+    progress=True,
+)
+trace = [float(q) for q in result.trace]
+logger.info("%d iterations, Q %.6f -> %.6f", result.iterations, trace[0] if trace else float("nan"), trace[-1] if trace else float("nan"))
+
+write_image(snakemake.output.fused, result.image, bit_depth if bit_depth in (8, 16) else 16)
+write_focus_map(snakemake.output.focus_map, result.focus_map)
+
+
+def _write_trace(tmp):
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["iteration", "q"])
+        writer.writerows((i, f"{q:.10f}") for i, q in enumerate(trace))
+
+
+atomic_write(snakemake.output.trace, _write_trace)

@@ -1,0 +1,20 @@
+"""Rule official_result: the authors' published MS-Lap / MS-ResNet image and map of one set, as a method."""
+from _wf import image_set, start
+
+logger = start(snakemake)
+
+from pathlib import Path
+
+from mffssim import read_focus_map, read_image_set, write_focus_map, write_image
+from mffssim.io import ImageError, read_image_and_depth
+
+kind = snakemake.wildcards.kind
+folder = Path(snakemake.params.official_dir)
+sources, _ = read_image_set(image_set(snakemake.params.set_dir).sources)
+fused, depth = read_image_and_depth(folder / f"{kind}_fused.png")
+if fused.shape[:2] != sources.shape[1:3]:
+    raise ImageError(f"{folder / f'{kind}_fused.png'}: size {fused.shape[:2]} differs from the sources {sources.shape[1:3]}")
+focus_map = read_focus_map(folder / f"{kind}_map.png", sources.shape[0], shape=sources.shape[1:3])
+logger.info("official %s result of %s", kind, folder)
+write_image(snakemake.output.fused, fused, depth if depth in (8, 16) else 16)
+write_focus_map(snakemake.output.focus_map, focus_map)

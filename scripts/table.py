@@ -1,0 +1,12 @@
+"""Rule table: aggregate a data set's metrics.json files to methods x metrics (mean, std), best marked."""
+from _wf import start
+
+logger = start(snakemake)
+
+from mffssim.tables import read_metrics, summarise, write_table
+
+records = read_metrics(snakemake.input)
+summary = summarise(records, methods=list(snakemake.params.methods))
+dataset = snakemake.wildcards.dataset
+write_table(summary, snakemake.output.csv, snakemake.output.md, title=f"{dataset}: {records['set'].nunique()} image sets")
+logger.info("table of %d methods x %d records", len(summary), len(records))
