@@ -159,3 +159,14 @@ def test_voc_seg_samples_from_shared():
     assert set(np.unique(matte)) == {0.0, 0.5, 1.0}
     s1, s2, target = SyntheticPairs(scenes, samples=1, crop=64, seed=0)[0]
     assert s1.shape == target.shape == (1, 64, 64)
+
+
+def test_scale_augmentation_keeps_matte_labels_and_is_seeded():
+    image, matte = _image(4, (120, 120)), np.zeros((120, 120), np.float32)
+    matte[30:90, 30:90], matte[29, 30:90] = 1.0, 0.5  # an object with a void band
+    a = synthesize_pair(image, matte, np.random.default_rng(1), crop=32, sigma_range=(1, 2), scale_range=(0.4, 0.6))
+    b = synthesize_pair(image, matte, np.random.default_rng(1), crop=32, sigma_range=(1, 2), scale_range=(0.4, 0.6))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert set(np.unique(a[2])) <= {0.0, 0.5, 1.0} and a[0].shape == (32, 32)
+    with pytest.raises(ValueError, match="scale_range"):
+        synthesize_pair(image, matte, np.random.default_rng(1), crop=32, sigma_range=(1, 2), scale_range=(0, 1))

@@ -21,6 +21,7 @@ class DetectorConfig:
     void: float = 0.5                 # matte value of VOC void (boundary) pixels
     crop: int = 48
     sigma_range: tuple[float, float] = (1.0, 4.0)
+    scale_range: tuple[float, float] = (0.4, 1.0)  # window rescaling (textures at several scales)
     samples_per_epoch: int = 256
     width: int = 16
     blocks: int = 4
@@ -40,7 +41,7 @@ class DetectorConfig:
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(f"unknown detector settings {unknown}; known: {sorted(known)}")
-        for key in ("images", "heldout_images", "sigma_range"):
+        for key in ("images", "heldout_images", "sigma_range", "scale_range"):
             if key in settings:
                 settings[key] = tuple(settings[key])
         return cls(**settings)
@@ -68,14 +69,15 @@ def training_dataset(config: DetectorConfig) -> SyntheticPairs:
             options["masks"] = config.masks
     scenes = make_scenes(config.source, config.root, **options)
     return SyntheticPairs(scenes, samples=config.samples_per_epoch, crop=config.crop,
-                          sigma_range=config.sigma_range, seed=config.seed)
+                          sigma_range=config.sigma_range, scale_range=config.scale_range, seed=config.seed)
 
 
 def heldout_dataset(config: DetectorConfig) -> SyntheticPairs:
     """Held-out pairs: embedded images never used in training, their own seed, larger crops."""
     scenes = make_scenes("embedded", names=config.heldout_images)
     return SyntheticPairs(scenes, samples=config.heldout_samples, crop=config.heldout_crop,
-                          sigma_range=config.sigma_range, seed=config.seed + 1_000_003)
+                          sigma_range=config.sigma_range, scale_range=config.scale_range,
+                          seed=config.seed + 1_000_003)
 
 
 def train_from_config(config: DetectorConfig | Mapping[str, Any] | None, out_weights: str | os.PathLike, *,

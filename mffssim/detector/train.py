@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from mffssim.detector.network import FocusNet
 from mffssim.io import atomic_write
 
-HISTORY_FIELDS = ("epoch", "train_loss", "heldout_loss", "seconds")
+HISTORY_FIELDS = ("epoch", "train_loss", "heldout_loss", "seconds", "cpu_seconds")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -138,7 +138,7 @@ def train_detector(
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
         model.train()
-        began, total, count = time.perf_counter(), 0.0, 0
+        began, cpu_began, total, count = time.perf_counter(), time.process_time(), 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
         for x1, x2, target in bar:
             x1, x2, target = x1.to(device), x2.to(device), target.to(device)
@@ -150,7 +150,7 @@ def train_detector(
             bar.set_postfix(loss=f"{loss.item():.4f}")
         row = {"epoch": epoch, "train_loss": total / count,
                "heldout_loss": None if heldout_loader is None else _mean_loss(model, heldout_loader, device),
-               "seconds": time.perf_counter() - began}
+               "seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - cpu_began}
         history.append(row)
         if progress:
             tqdm.write(f"epoch {epoch}/{epochs}: train {row['train_loss']:.4f}"
