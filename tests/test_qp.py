@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +27,6 @@ def _rows() -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-@lru_cache(maxsize=None)
 def _image(relative: str) -> np.ndarray:
     return tifffile.imread(VECTORS / relative)
 
@@ -42,15 +42,19 @@ def _smooth_random(seed: int, shape=(96, 96)) -> np.ndarray:
     return (ndimage.gaussian_filter(rng.random(shape), 2) * 255).astype(np.uint8)
 
 
+def _row_delta(row: dict) -> tuple[float, str, str]:
+    pf = phase_congruency(gray_255(_image(row["fused_file"])))
+    value = qp_from_features(_source_pc(row["source_1"]), _source_pc(row["source_2"]), pf)
+    return abs(value - float(row["QP"])), row["image"], row["method"]
+
+
 def test_qp_equals_matlab_on_every_expected_row():
     rows = _rows()
     assert len(rows) == 69
-    deltas = []
-    for row in rows:
-        pf = phase_congruency(gray_255(_image(row["fused_file"])))
-        value = qp_from_features(_source_pc(row["source_1"]), _source_pc(row["source_2"]), pf)
-        deltas.append((abs(value - float(row["QP"])), row["image"], row["method"]))
-    worst = max(deltas)
+    for source in sorted({row[key] for row in rows for key in ("source_1", "source_2")}):
+        _source_pc(source)  # fill the cache (8 sources) before the threads share it
+    with ThreadPoolExecutor(max_workers=2) as pool:  # FFTs and filters release the GIL: 2 cores
+        worst = max(pool.map(_row_delta, rows))
     assert worst[0] <= TOLERANCE, f"max |QP - MATLAB| = {worst[0]:.3g} at {worst[1]}/{worst[2]}"
 
 
