@@ -75,51 +75,111 @@ def gaussian_window(window: int, sigma: float = REFERENCE_SIGMA, *, dtype=torch.
 
 
 # ---------------------------------------------------------------------------------------------------
-# Window filters
+# Window filters and their adjoints
 # ---------------------------------------------------------------------------------------------------
-def _running_window_sum(t: torch.Tensor, window: int, dim: int) -> torch.Tensor:
-    """Sums of ``window`` consecutive entries along ``dim`` ('valid' positions), in float64 via cumsum."""
-    c = torch.cumsum(t, dim=dim, dtype=torch.float64)
-    n = t.shape[dim]
-    head = c.narrow(dim, window - 1, 1)
-    tail = c.narrow(dim, window, n - window) - c.narrow(dim, 0, n - window)
-    return torch.cat([head, tail], dim=dim)
+class BoxSums:
+    """Sums over every W x W window of a stack of maps (F, H, W), by integral images: O(H*W) for any W.
 
-
-def box_sum_valid(t: torch.Tensor, window: int) -> torch.Tensor:
-    """Sum over every W x W window that fits inside the last two dims: (..., H, W) -> (..., H-W+1, W-W+1).
-
-    O(H*W) whatever the window, accumulated in float64 (returned in float64).
+    :meth:`valid` sums the windows that fit in the image; :meth:`full` is its adjoint (each pixel gets
+    the sum of the values of the windows covering it). The integral images are float64, so their large
+    running totals lose nothing. Buffers are allocated once and reused: a result is overwritten by
+    the next call.
     """
-    return _running_window_sum(_running_window_sum(t, window, -2), window, -1)
+
+    def __init__(self, maps: int, height: int, width: int, window: int, device=None):
+        f64 = {"dtype": torch.float64, "device": device}
+        w = window
+        self.window, self.height, self.width = window, height, width
+        self.valid_shape = (height - w + 1, width - w + 1)
+        self._integral = torch.zeros(maps, height + 1, width + 1, **f64)  # row 0 and column 0 stay zero
+        self._rows = torch.empty(maps, height - w + 1, width + 1, **f64)
+        self._valid = torch.empty(maps, *self.valid_shape, **f64)
+        self._padded = torch.zeros(maps, height + w, width + w, **f64)  # only the interior is ever written
+        self._full_integral = torch.empty(maps, height + w, width + w, **f64)
+        self._full_rows = torch.empty(maps, height, width + w, **f64)
+        self._full = torch.empty(maps, height, width, **f64)
+
+    def valid(self, maps: torch.Tensor) -> torch.Tensor:
+        """(F, H, W) -> (F, H-W+1, W-W+1) window sums, float64."""
+        w, s = self.window, self._integral
+        torch.cumsum(maps, 2, dtype=torch.float64, out=s[:, 1:, 1:])
+        s.cumsum_(1)
+        torch.sub(s[:, w:], s[:, :-w], out=self._rows)
+        return torch.sub(self._rows[:, :, w:], self._rows[:, :, :-w], out=self._valid)
+
+    def full(self, maps: torch.Tensor) -> torch.Tensor:
+        """Adjoint of :meth:`valid`: (F, H-W+1, W-W+1) -> (F, H, W), float64."""
+        w, h, wd = self.window, self.height, self.width
+        vh, vw = self.valid_shape
+        self._padded[:, w : w + vh, w : w + vw].copy_(maps)
+        s = torch.cumsum(self._padded, 2, out=self._full_integral)
+        s.cumsum_(1)
+        torch.sub(s[:, w:], s[:, :h], out=self._full_rows)
+        return torch.sub(self._full_rows[:, :, w:], self._full_rows[:, :, :wd], out=self._full)
 
 
-def box_sum_full(t: torch.Tensor, window: int) -> torch.Tensor:
-    """Adjoint of :func:`box_sum_valid`: (..., h, w) -> (..., h+W-1, w+W-1), in float64.
+class GaussianSums:
+    """Weighted sums under a normalised W x W Gaussian window: separable depthwise convolutions.
 
-    Entry p receives the sum of the per-window values of every window that covers p.
+    Works on stacks of ``maps`` maps of one size: :meth:`valid` maps (maps, H+W-1, W+W-1) to
+    (maps, H, W); :meth:`full` is its adjoint (the same symmetric filter with zero padding W-1).
+    Outputs go to buffers allocated once (fresh large tensors every call cost page faults on CPU);
+    a result is overwritten by the next call.
     """
-    pad = window - 1
-    return box_sum_valid(F.pad(t, (pad, pad, pad, pad)), window)
+
+    def __init__(self, maps: int, height: int, width: int, window: int, dtype=torch.float32, device=None):
+        like = {"dtype": dtype, "device": device}
+        taps = gaussian_window(window, dtype=dtype, device=device)
+        w, pad = window, window - 1
+        self.maps, self.window = maps, window
+        self._row = taps.view(1, 1, 1, w).repeat(maps, 1, 1, 1)
+        self._col = taps.view(1, 1, w, 1).repeat(maps, 1, 1, 1)
+        self._valid_rows = torch.empty(1, maps, height + pad, width, **like)
+        self._valid = torch.empty(1, maps, height, width, **like)
+        # full: the input lives inside a zero border along the width (padding inside conv2d along the
+        # width takes a slow path on CPU), the height is zero-padded by the convolution itself
+        self._padded = torch.zeros(1, maps, height, width + 2 * pad, **like)
+        self.full_input = self._padded[0, :, :, pad : pad + width]
+        self._full_rows = torch.empty(1, maps, height, width + pad, **like)
+        self._full = torch.empty(1, maps, height + pad, width + pad, **like)
+
+    def _conv(self, x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int], out: torch.Tensor):
+        return torch.ops.aten.convolution.out(
+            x, weight, None, [1, 1], list(padding), [1, 1], False, [0, 0], self.maps, out=out
+        )
+
+    def valid(self, maps: torch.Tensor) -> torch.Tensor:
+        """(maps, H+W-1, W+W-1) -> (maps, H, W) window-weighted sums."""
+        x = self._conv(maps.reshape(1, self.maps, *maps.shape[-2:]), self._row, (0, 0), self._valid_rows)
+        return self._conv(x, self._col, (0, 0), self._valid)[0]
+
+    def full(self) -> torch.Tensor:
+        """Adjoint of :meth:`valid` applied to :attr:`full_input` (write the (maps, H, W) input there)."""
+        x = self._conv(self._padded, self._row, (0, 0), self._full_rows)
+        return self._conv(x, self._col, (self.window - 1, 0), self._full)[0]
 
 
-def _separable(t: torch.Tensor, taps: torch.Tensor, padding: int) -> torch.Tensor:
-    """Correlate the last two dims of ``t`` (N, H, W) with ``outer(taps, taps)``, zero padding ``padding``."""
-    w = taps.numel()
-    x = t.unsqueeze(1)
-    x = F.conv2d(x, taps.view(1, 1, 1, w), padding=(0, padding))
-    x = F.conv2d(x, taps.view(1, 1, w, 1), padding=(padding, 0))
-    return x.squeeze(1)
+def reflect_pad_into(out: torch.Tensor, image: torch.Tensor, pad: int) -> torch.Tensor:
+    """Write ``image`` (..., H, W) reflect-padded by ``pad`` (numpy/torch 'reflect') into ``out``."""
+    h, w = image.shape[-2:]
+    out[..., pad : pad + h, pad : pad + w] = image
+    if pad:
+        rows = out[..., pad : pad + h, :]
+        rows[..., :pad] = rows[..., pad + 1 : 2 * pad + 1].flip(-1)
+        rows[..., pad + w :] = rows[..., w - 1 : w - 1 + pad].flip(-1)
+        out[..., :pad, :] = out[..., pad + 1 : 2 * pad + 1, :].flip(-2)
+        out[..., pad + h :, :] = out[..., h - 1 : h - 1 + pad, :].flip(-2)
+    return out
 
 
 def fold_reflect(t: torch.Tensor, pad: int) -> torch.Tensor:
     """Adjoint of reflect padding by ``pad`` on the last two dims: (..., H+2p, W+2p) -> (..., H, W).
 
-    Every padded entry is added back onto the pixel it mirrors (numpy/torch 'reflect': the edge pixel
-    is not repeated).
+    Every padded entry is added onto the pixel it mirrors (numpy/torch 'reflect': the edge pixel is
+    not repeated). Returns a new tensor.
     """
     if pad == 0:
-        return t
+        return t.clone()
     for dim in (-2, -1):
         n = t.shape[dim] - 2 * pad
         core = t.narrow(dim, pad, n).clone()
@@ -127,6 +187,70 @@ def fold_reflect(t: torch.Tensor, pad: int) -> torch.Tensor:
         core.narrow(dim, n - 1 - pad, pad).add_(t.narrow(dim, pad + n, pad).flip(dim))
         t = core
     return t
+
+
+# ---------------------------------------------------------------------------------------------------
+# Per-window SSIM and its gradient coefficients (Eq. 3, 11-14)
+# ---------------------------------------------------------------------------------------------------
+class _Windows:
+    """Source-only window statistics, and SSIM and its gradient coefficients against a fused image.
+
+    Statistics are maps over window positions, (K, ...) for the sources and (...) for the fused image,
+    broadcast over the sources. Means are kept absolute (``mux``) and centred (``mux_c``, minus the
+    global shift); the constant parts of the denominators are folded in (mux^2 + C1, var + C2).
+    Intermediate maps live in buffers allocated once.
+    """
+
+    def __init__(self, mux_c: torch.Tensor, varx: torch.Tensor, shift: float, dtype):
+        mux = mux_c + shift
+        self.shift = shift
+        self.mux_c = mux_c.to(dtype)
+        self.mux = mux.to(dtype)
+        self.two_mux = (2.0 * mux).to(dtype)
+        self.mux_sq_c1 = (mux * mux + C1).to(dtype)
+        self.varx_c2 = (varx + C2).to(dtype)
+        names = ("a1", "a2", "b1", "b2", "inv_b12", "ssim", "clamped", "weight", "beta", "gamma", "alpha", "tmp")
+        self._ws = {name: torch.empty_like(self.mux) for name in names}
+        self._active = torch.empty(self.mux.shape, dtype=torch.bool, device=self.mux.device)
+        self._muy = torch.empty_like(self.mux[0])
+        self._muy_sq = torch.empty_like(self.mux[0])
+
+    def ssim(self, muy_c: torch.Tensor, vary: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
+        """SSIM (Eq. 3) per position and source, from the fused image's centred mean, variance and covariances."""
+        ws = self._ws
+        muy = torch.add(muy_c, self.shift, out=self._muy)
+        a1 = torch.mul(self.two_mux, muy, out=ws["a1"]).add_(C1)
+        a2 = torch.mul(cov, 2.0, out=ws["a2"]).add_(C2)
+        b1 = torch.add(self.mux_sq_c1, torch.mul(muy, muy, out=self._muy_sq), out=ws["b1"])
+        b2 = torch.add(self.varx_c2, vary, out=ws["b2"])
+        inv_b12 = torch.mul(b1, b2, out=ws["inv_b12"]).reciprocal_()
+        return torch.mul(a1, a2, out=ws["ssim"]).mul_(inv_b12)
+
+    def clamp(self, ssim: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """SSIM clamped to [0, 1] and the mask where the clamp passes the gradient (inside, bounds included)."""
+        clamped = torch.clamp(ssim, 0.0, 1.0, out=self._ws["clamped"])
+        return clamped, torch.eq(clamped, ssim, out=self._active)
+
+    def coefficients(self, weight: torch.Tensor, muy_c: torch.Tensor, active: torch.Tensor | None = None):
+        """Per-position (alpha, beta, gamma) of Eq. 14 for the last :meth:`ssim`, scaled by ``weight``.
+
+        The gradient of ``weight * SSIM`` of one window is ``(alpha + beta * x_c + gamma * y_c) * w_j`` at
+        its pixel j, with ``w_j`` the window's normalised weight (1/n for the box, the Gaussian tap) and
+        x_c, y_c centred pixel values. ``weight`` includes Eq. 13's factor 2; ``active`` zeroes clamped ones.
+        """
+        ws = self._ws
+        if active is not None:
+            weight = torch.mul(weight, active, out=ws["weight"])
+        a1, a2, b1, b2, inv_b12, ssim = (ws[n] for n in ("a1", "a2", "b1", "b2", "inv_b12", "ssim"))
+        t = torch.mul(weight, inv_b12, out=ws["tmp"])  # weight / (b1 b2)
+        beta = torch.mul(t, a1, out=ws["beta"])
+        alpha = torch.mul(t, a2, out=ws["alpha"]).mul_(self.mux)
+        u = torch.mul(weight, ssim, out=ws["tmp"])  # weight * SSIM
+        gamma = torch.div(u, b2, out=ws["gamma"]).neg_()
+        alpha.addcdiv_(u.mul_(self._muy), b1, value=-1.0)
+        alpha.addcmul_(beta, self.mux_c, value=-1.0)
+        alpha.addcmul_(gamma, muy_c, value=-1.0)
+        return alpha, beta, gamma
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -149,6 +273,7 @@ class MFFSSIMObjective:
     ``sources`` (K, C, H, W) and ``focus_map`` (K, H, W) are torch tensors on any device, float32 or
     float64; the fused images given to :meth:`value` and :meth:`value_and_grad` are (C, H, W) on the same
     device with the same dtype. Q is the MFF-SSIM index of ``variant`` ("paper" or "reference").
+    The returned gradient is a new tensor; the object reuses work buffers, so it is not thread-safe.
     """
 
     def __init__(self, sources: torch.Tensor, focus_map: torch.Tensor, window: int, variant: str = "paper"):
@@ -156,8 +281,8 @@ class MFFSSIMObjective:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         if not isinstance(sources, torch.Tensor) or sources.ndim != 4:
             raise ValueError(f"sources must be a (K, C, H, W) tensor, got {_describe(sources)}")
-        if not sources.is_floating_point():
-            raise ValueError(f"sources must be a floating tensor, got dtype {sources.dtype}")
+        if sources.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"sources must be float32 or float64, got {sources.dtype}")
         k, c, h, w = sources.shape
         if k < 2:
             raise ValueError(f"sources: need K >= 2 source images, got K = {k}")
@@ -170,107 +295,119 @@ class MFFSSIMObjective:
         self.shape = (c, h, w)
         self.num_sources = k
         self.radius = self.window // 2
-        # One constant shift for all images: statistics are shift-invariant except the means, which get it back.
+        # One shift for every image: window statistics are shift-invariant except the means, which get
+        # it back; centred values keep float32 products and sums small on bright flat images.
         self.shift = float(sources.mean(dtype=torch.float64))
-        self._xc = sources - self.shift  # (K, C, H, W)
+        xc = (sources - self.shift).contiguous()
         fmap = focus_map.to(dtype=self.dtype, device=self.device)
         if variant == "paper":
-            self._init_paper(fmap)
+            self._init_paper(xc, fmap)
         else:
-            self._init_reference(fmap)
+            self._init_reference(xc, fmap)
+
+    def _empty(self, *shape: int) -> torch.Tensor:
+        return torch.empty(*shape, dtype=self.dtype, device=self.device)
 
     # --- paper variant: box window, joint colour patch, valid patches -------------------------------
-    def _init_paper(self, fmap: torch.Tensor) -> None:
-        c, h, w = self.shape
+    def _init_paper(self, xc: torch.Tensor, fmap: torch.Tensor) -> None:
+        k, (c, h, w) = self.num_sources, self.shape
         win, r = self.window, self.radius
-        self._n = c * win * win  # values per patch
-        self._count = (h - win + 1) * (w - win + 1)  # P
-        sums = box_sum_valid(torch.stack([self._xc.sum(1), (self._xc * self._xc).sum(1)]), win) / self._n
-        mux_c, exx = sums[0], sums[1]  # (K, h', w') float64, centred
-        self._mux_c = mux_c.to(self.dtype)
-        self._mux = (mux_c + self.shift).to(self.dtype)
-        self._mux64_c = mux_c
-        self._varx = (exx - mux_c * mux_c).to(self.dtype)
+        n = c * win * win  # values per patch
+        count = (h - win + 1) * (w - win + 1)  # P
+        self._box = BoxSums(k + 2, h, w, win, self.device)
+        # [1, y_c, x_c^1..x_c^K]: times y_c and summed over channels these give the maps whose window
+        # sums are n * (mu_y, E[y^2], E[x^k y]) (centred); the gradient is a combination of them.
+        self._stack = self._empty(k + 2, c, h, w)
+        self._stack[0] = 1.0
+        self._stack[2:] = xc
+        self._maps = self._empty(k + 2, h, w)
+        sums = BoxSums(2 * k, h, w, win, self.device).valid(torch.cat([xc.sum(1), (xc * xc).sum(1)])) / n
+        mux_c, exx = sums[:k], sums[k:]
+        self._mux64_c = mux_c.clone()
+        self._windows = _Windows(mux_c, exx - mux_c * mux_c, self.shift, self.dtype)
+        self._inv_n = 1.0 / n
         self._m = fmap[:, r : h - r, r : w - r].contiguous()  # m_ik: the map at the patch centre
+        self._inv_count = 1.0 / count
+        self._weight = self._m * (2.0 / n / count)  # dQ/dSSIM times Eq. 13's 2/n
+        self._stats = self._empty(k + 2, h - win + 1, w - win + 1)
+        self._coeff = self._empty(k + 2, h - win + 1, w - win + 1)
+        self._back = self._empty(k + 2, h, w)
 
-    def _paper_stats(self, yc: torch.Tensor):
-        """Per-patch statistics of the (centred) fused image against every source, in the working dtype."""
-        k = self.num_sources
-        maps = torch.cat([yc.sum(0, keepdim=True), (yc * yc).sum(0, keepdim=True), (self._xc * yc).sum(1)])
-        sums = box_sum_valid(maps, self.window) / self._n  # (K+2, h', w') float64
+    def _paper(self, y: torch.Tensor, need_grad: bool):
+        stack, maps = self._stack, self._maps
+        c = self.shape[0]
+        yc = torch.sub(y, self.shift, out=stack[1])
+        torch.mul(stack[:, 0], yc[0], out=maps)  # [sum_c y, sum_c y^2, sum_c x^k y], centred
+        for ch in range(1, c):
+            maps.addcmul_(stack[:, ch], yc[ch])
+        sums = self._box.valid(maps).mul_(self._inv_n)  # float64
         muy_c, eyy, exy = sums[0], sums[1], sums[2:]
-        vary = (eyy - muy_c * muy_c).to(self.dtype)
-        cov = (exy - self._mux64_c * muy_c).to(self.dtype)
-        muy = (muy_c + self.shift).to(self.dtype)
-        return muy, muy_c.to(self.dtype), vary, cov
-
-    def _paper_value_and_grad(self, y: torch.Tensor, need_grad: bool):
-        yc = y - self.shift
-        muy, muy_c, vary, cov = self._paper_stats(yc)
-        mux = self._mux
-        a1 = 2.0 * mux * muy + C1
-        a2 = 2.0 * cov + C2
-        b1 = mux * mux + muy * muy + C1
-        b2 = self._varx + vary + C2
-        b12 = b1 * b2
-        ssim = a1 * a2 / b12
-        q = (self._m * ssim).sum() / self._count
+        eyy.addcmul_(muy_c, muy_c, value=-1.0)  # var(y)
+        exy.addcmul_(self._mux64_c, muy_c, value=-1.0)  # cov(x^k, y)
+        stats = self._stats.copy_(sums)
+        muy_c, vary, cov = stats[0], stats[1], stats[2:]
+        ssim = self._windows.ssim(muy_c, vary, cov)
+        q = torch.dot(self._m.view(-1), ssim.view(-1)) * self._inv_count
         if not need_grad:
             return q, None
-        scale = self._m * (2.0 / self._n)
-        beta = scale * a1 / b12  # coefficient of x (per source)
-        gamma = -scale * ssim / b2  # coefficient of y
-        alpha = scale * (mux * a2 / b12 - ssim * muy / b1) - beta * self._mux_c - gamma * muy_c
-        coeff = torch.cat([alpha.sum(0, keepdim=True), gamma.sum(0, keepdim=True), beta])
-        back = (box_sum_full(coeff, self.window) / self._count).to(self.dtype)  # (K+2, H, W)
-        grad = back[0] + back[1] * yc + (back[2:, None] * self._xc).sum(0)
+        alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c)
+        coeff = self._coeff
+        torch.sum(alpha, 0, out=coeff[0])
+        torch.sum(gamma, 0, out=coeff[1])
+        coeff[2:] = beta
+        back = self._back.copy_(self._box.full(coeff))  # each summed over the patches covering a pixel
+        grad = torch.addcmul(back[0], back[1], yc)  # alpha + gamma * y_c + sum_k beta_k * x_c^k
+        for i in range(2, len(back)):
+            grad.addcmul_(back[i], stack[i])
         return q, grad
 
     # --- reference variant: Gaussian window per channel, reflect padding, clamp ---------------------
-    def _init_reference(self, fmap: torch.Tensor) -> None:
-        c, h, w = self.shape
+    def _init_reference(self, xc: torch.Tensor, fmap: torch.Tensor) -> None:
+        k, (c, h, w) = self.num_sources, self.shape
         r = self.radius
-        self._taps = gaussian_window(self.window, dtype=self.dtype, device=self.device)
-        self._count = c * h * w
-        self._xp = F.pad(self._xc, (r, r, r, r), mode="reflect")  # (K, C, H+2r, W+2r)
-        k = self.num_sources
-        flat = torch.cat([self._xp, self._xp * self._xp]).reshape(2 * k * c, h + 2 * r, w + 2 * r)
-        stats = _separable(flat, self._taps, 0).reshape(2, k, c, h, w)
-        self._mux_c = stats[0]
-        self._mux = stats[0] + self.shift
-        self._varx = stats[1] - stats[0] * stats[0]
-        self._m = fmap[:, None]  # (K, 1, H, W): the map at the window centre
+        hp, wp = h + 2 * r, w + 2 * r
+        self._gauss = GaussianSums((k + 2) * c, h, w, self.window, self.dtype, self.device)
+        # [1, y_c, x_c^1..x_c^K], reflect-padded: times y_c these give the maps filtered into
+        # (mu_y, E[y^2], E[x^k y]) (centred); the (padded) gradient is a combination of them.
+        self._stack = self._empty(k + 2, c, hp, wp)
+        self._stack[0] = 1.0
+        reflect_pad_into(self._stack[2:], xc, r)
+        self._prod = self._empty(k + 2, c, hp, wp)
+        xp = self._stack[2:]
+        stats = GaussianSums(2 * k * c, h, w, self.window, self.dtype, self.device).valid(torch.cat([xp, xp * xp]))
+        stats = stats.view(2 * k, c, h, w)
+        mux_c, exx = stats[:k], stats[k:]
+        self._windows = _Windows(mux_c, exx - mux_c * mux_c, self.shift, self.dtype)
+        count = c * h * w
+        self._m = fmap[:, None].expand(k, c, h, w).contiguous()  # the map at the window centre
+        self._inv_count = 1.0 / count
+        self._weight = self._m * (2.0 / count)
+        self._grad_padded = self._empty(c, hp, wp)
 
-    def _reference_value_and_grad(self, y: torch.Tensor, need_grad: bool):
-        c, h, w = self.shape
-        k, r = self.num_sources, self.radius
-        yc = y - self.shift
-        yp = F.pad(yc[None], (r, r, r, r), mode="reflect")[0]  # (C, H+2r, W+2r)
-        maps = torch.cat([yp, yp * yp, (self._xp * yp).reshape(k * c, h + 2 * r, w + 2 * r)])
-        stats = _separable(maps, self._taps, 0)
-        muy_c, eyy, exy = stats[:c], stats[c : 2 * c], stats[2 * c :].reshape(k, c, h, w)
-        vary = eyy - muy_c * muy_c
-        cov = exy - self._mux_c * muy_c
-        muy = muy_c + self.shift
-        mux = self._mux
-        a1 = 2.0 * mux * muy + C1
-        a2 = 2.0 * cov + C2
-        b1 = mux * mux + muy * muy + C1
-        b2 = self._varx + vary + C2
-        b12 = b1 * b2
-        ssim = a1 * a2 / b12
-        q = (self._m * ssim.clamp(0.0, 1.0)).sum() / self._count
+    def _reference(self, y: torch.Tensor, need_grad: bool):
+        k, (c, h, w) = self.num_sources, self.shape
+        stack, prod = self._stack, self._prod
+        yp = reflect_pad_into(stack[1], y, self.radius).sub_(self.shift)
+        torch.mul(stack, yp, out=prod)  # [y, y^2, x^k y], centred and padded
+        stats = self._gauss.valid(prod).view(k + 2, c, h, w)
+        muy_c, vary, cov = stats[0], stats[1], stats[2:]
+        vary.addcmul_(muy_c, muy_c, value=-1.0)
+        cov.addcmul_(self._windows.mux_c, muy_c, value=-1.0)
+        ssim = self._windows.ssim(muy_c, vary, cov)
+        clamped, active = self._windows.clamp(ssim)
+        q = torch.dot(self._m.view(-1), clamped.view(-1)) * self._inv_count
         if not need_grad:
             return q, None
-        active = (ssim >= 0.0) & (ssim <= 1.0)  # the clamp passes the gradient only inside [0, 1]
-        scale = torch.where(active, self._m * 2.0, torch.zeros((), dtype=self.dtype, device=self.device))
-        beta = scale * a1 / b12
-        gamma = -scale * ssim / b2
-        alpha = scale * (mux * a2 / b12 - ssim * muy / b1) - beta * self._mux_c - gamma * muy_c
-        coeff = torch.cat([alpha.sum(0), gamma.sum(0), beta.reshape(k * c, h, w)])
-        back = fold_reflect(_separable(coeff, self._taps, 2 * r), r) / self._count
-        grad = back[:c] + back[c : 2 * c] * yc + (back[2 * c :].reshape(k, c, h, w) * self._xc).sum(0)
-        return q, grad
+        alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c, active)
+        coeff = self._gauss.full_input.view(k + 2, c, h, w)
+        torch.sum(alpha, 0, out=coeff[0])
+        torch.sum(gamma, 0, out=coeff[1])
+        coeff[2:] = beta
+        back = self._gauss.full().view(k + 2, c, *yp.shape[-2:])  # summed over the windows covering a pixel
+        grad = torch.addcmul(back[0], back[1], yp, out=self._grad_padded)
+        for i in range(2, k + 2):
+            grad.addcmul_(back[i], stack[i])
+        return q, fold_reflect(grad, self.radius)
 
     # --- public ------------------------------------------------------------------------------------
     def _check_fused(self, fused: torch.Tensor) -> None:
@@ -284,16 +421,14 @@ class MFFSSIMObjective:
     def value_and_grad(self, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Q (0-dim tensor) and dQ/dY (C, H, W) for the fused image ``fused`` (C, H, W)."""
         self._check_fused(fused)
-        if self.variant == "paper":
-            return self._paper_value_and_grad(fused, True)
-        return self._reference_value_and_grad(fused, True)
+        evaluate = self._paper if self.variant == "paper" else self._reference
+        return evaluate(fused, True)
 
     def value(self, fused: torch.Tensor) -> torch.Tensor:
         """Q (0-dim tensor) for the fused image ``fused`` (C, H, W)."""
         self._check_fused(fused)
-        if self.variant == "paper":
-            return self._paper_value_and_grad(fused, False)[0]
-        return self._reference_value_and_grad(fused, False)[0]
+        evaluate = self._paper if self.variant == "paper" else self._reference
+        return evaluate(fused, False)[0]
 
 
 def _describe(value) -> str:
