@@ -87,7 +87,7 @@ def angular_spread(rows: int, cols: int, norient: int, d_theta_on_sigma: float) 
     return spreads
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def _filter_bank(
     rows: int, cols: int, nscale: int, norient: int, min_wavelength: float, mult: float,
     sigma_onf: float, d_theta_on_sigma: float,
@@ -96,8 +96,8 @@ def _filter_bank(
     the two filter constants of the noise model: the smallest scale's energy sum F_0^2 and the squared
     norm ||sum_s h_s||^2 of the scales' summed spatial kernels (see ``noise_threshold``).
 
-    Cached: the filters depend only on the image size and the parameters (QP filters three images of
-    one size).
+    Cached (4 entries): the filters depend only on the image size and the parameters, and QP filters
+    three images of one size.  One entry holds 8 norient nscale rows cols bytes (52 MB for QP at 520^2).
     """
     radial = log_gabor_bank(rows, cols, nscale, min_wavelength, mult, sigma_onf)
     spreads = angular_spread(rows, cols, norient, d_theta_on_sigma)
