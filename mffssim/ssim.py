@@ -226,6 +226,11 @@ class _Windows:
         inv_b12 = torch.mul(b1, b2, out=ws["inv_b12"]).reciprocal_()
         return torch.mul(a1, a2, out=ws["ssim"]).mul_(inv_b12)
 
+    def weighted_mean(self, m: torch.Tensor, values: torch.Tensor, scale: float) -> torch.Tensor:
+        """``scale * sum(m * values)`` accumulated in float64 (a float32 dot over a megapixel drifts)."""
+        total = torch.mul(m, values, out=self._ws["tmp"]).sum(dtype=torch.float64)
+        return (total * scale).to(values.dtype)
+
     def clamp(self, ssim: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """SSIM clamped to [0, 1] and the mask where the clamp passes the gradient (inside, bounds included)."""
         clamped = torch.clamp(ssim, 0.0, 1.0, out=self._ws["clamped"])
@@ -347,7 +352,7 @@ class MFFSSIMObjective:
         stats = self._stats.copy_(sums)
         muy_c, vary, cov = stats[0], stats[1], stats[2:]
         ssim = self._windows.ssim(muy_c, vary, cov)
-        q = torch.dot(self._m.view(-1), ssim.view(-1)) * self._inv_count
+        q = self._windows.weighted_mean(self._m, ssim, self._inv_count)
         if not need_grad:
             return q, None
         alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c)
@@ -395,7 +400,7 @@ class MFFSSIMObjective:
         cov.addcmul_(self._windows.mux_c, muy_c, value=-1.0)
         ssim = self._windows.ssim(muy_c, vary, cov)
         clamped, active = self._windows.clamp(ssim)
-        q = torch.dot(self._m.view(-1), clamped.view(-1)) * self._inv_count
+        q = self._windows.weighted_mean(self._m, clamped, self._inv_count)
         if not need_grad:
             return q, None
         alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c, active)
