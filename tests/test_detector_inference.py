@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mffssim.detector.data import SyntheticPairs, embedded_scenes
-from mffssim.detector.evaluate import confusion, evaluate_detector, scores, write_table
+from mffssim.detector.evaluate import confusion, evaluate_detector, score_focus_map, scores, write_table
 from mffssim.detector.inference import detect_focus_map, focus_probability, fuse_sequential
 from mffssim.detector.network import FocusNet
 
@@ -83,9 +83,14 @@ def test_fuse_sequential_with_the_engine():
         pytest.skip(f"the fusion engine is not available yet ({error})")
     rng = np.random.default_rng(4)
     sources = rng.random((3, 24, 24, 1), dtype=np.float32)
-    fused, maps = fuse_sequential(sources, _model(), device="cpu", iterations=3)
+    model = _model()
+    fused, maps = fuse_sequential(sources, model, device="cpu", iterations=3)
     assert fused.shape == (24, 24, 1) and len(maps) == 2
     assert np.all((fused >= 0) & (fused <= 1))
+    first = fuse(sources[:2], focus_map=maps[0], iterations=3, device="cpu").image
+    np.testing.assert_array_equal(maps[1], detect_focus_map(np.stack([first, sources[2]]), model, device="cpu"))
+    last = fuse(np.stack([first, sources[2]]), focus_map=maps[1], iterations=3, device="cpu")
+    np.testing.assert_array_equal(fused, last.image)
 
 
 def test_scores_from_confusion():
@@ -96,6 +101,10 @@ def test_scores_from_confusion():
     result = scores(counts)
     assert result["accuracy"] == 0.5 and result["iou_source_1"] == pytest.approx(1 / 3)
     assert result["pixels"] == 4
+    true = np.stack([target[0] > 0.5, target[0] <= 0.5]).astype(np.float32)[:, None]
+    assert score_focus_map(true, true)["accuracy"] == 1.0
+    with pytest.raises(ValueError, match="two \\(2, H, W\\) maps"):
+        score_focus_map(true[:1], true[:1])
 
 
 def test_evaluate_detector_and_table(tmp_path):

@@ -83,3 +83,17 @@ def test_config_presets_and_glue(tmp_path):
         tmp_path / "w.pt", device="cpu", progress=False)
     assert len(history) == 1 and history[0]["heldout_loss"] > 0
     assert load_model(tmp_path / "w.pt").hyperparameters() == {"width": 3, "blocks": 1}
+
+
+def test_command_line_trains_evaluates_and_writes_the_table(tmp_path, capsys):
+    from mffssim.detector.run import main
+
+    main([str(tmp_path), "--device", "cpu", "--set", 'images=["coins"]', "--set", 'heldout_images=["camera"]',
+          "--set", "crop=16", "--set", "samples_per_epoch=4", "--set", "width=3", "--set", "blocks=1",
+          "--set", "epochs=2", "--set", "batch_size=2", "--set", "heldout_samples=2", "--set", "heldout_crop=20"])
+    for name in ("weights.pt", "loss.csv", "loss.png", "checkpoints/last.pt", "evaluation.csv", "evaluation.md"):
+        assert (tmp_path / name).is_file(), name
+    assert '"accuracy"' in capsys.readouterr().out
+    with open(tmp_path / "evaluation.csv") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["epochs"] == "2" and 0 <= float(row["accuracy"]) <= 1 and int(row["pixels"]) == 2 * 20 * 20

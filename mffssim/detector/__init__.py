@@ -32,6 +32,8 @@ _PUBLIC = {
     "fuse_sequential": "mffssim.detector.inference",
     "evaluate_detector": "mffssim.detector.evaluate",
     "write_table": "mffssim.detector.evaluate",
+    "score_focus_map": "mffssim.detector.evaluate",
+    "train_and_evaluate": "mffssim.detector.run",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -42,6 +42,14 @@ def scores(counts: np.ndarray) -> dict[str, float]:
             "iou_source_2": float(iou_2), "mean_iou": float((iou_1 + iou_2) / 2)}
 
 
+def score_focus_map(predicted: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """Scores of a two-source focus map ``(2, H, W)`` against the true one (source 1's plane decides)."""
+    predicted, true = np.asarray(predicted), np.asarray(true)
+    if predicted.ndim != 3 or predicted.shape[0] != 2 or predicted.shape != true.shape:
+        raise ValueError(f"need two (2, H, W) maps of one shape, got {predicted.shape} and {true.shape}")
+    return scores(confusion(predicted[0], true[0]))
+
+
 def evaluate_detector(weights: str | os.PathLike | FocusNet, dataset: Dataset, *, device: str = "auto",
                       batch_size: int = 8) -> dict[str, float]:
     """Scores of a detector on a dataset of ``(x1, x2, target)`` triples (e.g. held-out SyntheticPairs)."""

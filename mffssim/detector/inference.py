@@ -73,12 +73,12 @@ def detect_focus_map(sources: np.ndarray | Sequence[np.ndarray], weights: str | 
 
 
 def _fused_image(result: Any) -> np.ndarray:
-    """The fused ``(H, W, C)`` image from what the fusion function returned (an array or a result object)."""
+    """The fused ``(H, W, C)`` image from what the fusion function returned: an array, or a
+    :class:`mffssim.FusionResult` (its ``image``)."""
     if isinstance(result, np.ndarray):
         return result
-    for name in ("fused", "image"):
-        if hasattr(result, name):
-            return np.asarray(getattr(result, name))
+    if hasattr(result, "image"):
+        return np.asarray(result.image)
     raise TypeError(f"fusion returned {type(result).__name__}, which holds no fused image")
 
 
@@ -89,11 +89,14 @@ def fuse_sequential(sources: np.ndarray | Sequence[np.ndarray], weights: str | o
     """MS-ResNet for K >= 2 sources, one pair at a time as the paper does: ((X1 + X2) + X3) + ...
 
     At step k the running fused image and source k + 1 are mapped by the detector and fused by ``fuse``
-    (default :func:`mffssim.fuse`, called as ``fuse(pair, focus_map=map, **fuse_kwargs)``). Returns the
-    final fused ``(H, W, C)`` image and each step's ``(2, H, W)`` map (K - 1 of them).
+    (default :func:`mffssim.fuse`, called as ``fuse(pair, focus_map=map, **fuse_kwargs)``, with the
+    detector's ``device`` unless ``fuse_kwargs`` names one). Returns the final fused ``(H, W, C)`` image
+    and each step's ``(2, H, W)`` map (K - 1 of them).
     """
     if fuse is None:
         from mffssim import fuse
+
+        fuse_kwargs.setdefault("device", str(device))
     sources = [np.asarray(s, dtype=np.float32) for s in sources]
     if len(sources) < 2:
         raise ValueError(f"fusion needs at least 2 sources, got {len(sources)}")
