@@ -42,12 +42,18 @@ def _floor_zero(values: np.ndarray) -> np.ndarray:
 
 
 def _preservation(
-    g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray, p: _Sigmoids, original: bool
+    g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray, p: _Sigmoids, original: bool, raw_f: bool
 ) -> np.ndarray:
-    """Edge preservation Q^SF = Q_g Q_alpha of one source S in the fused image F."""
+    """Edge preservation Q^SF = Q_g Q_alpha of one source S in the fused image F.
+
+    ``raw_f``: the ratio g_F / g_S (where S is stronger) uses F's magnitude before its zeros become 1e-5.
+    The toolbox does so for source A only (it floors g_F between the A and B blocks): where g_F = 0 < g_S,
+    G^AF = 0 but G^BF = 1e-5 / g_B. That keeps the MATLAB values to 2e-15 instead of 1e-11, and makes QG
+    symmetric in A and B only to about 1e-11.
+    """
     stronger = g_s > g_f
-    g_s, g_f = _floor_zero(g_s), _floor_zero(g_f)
-    strength = np.where(stronger, g_f / g_s, g_s / g_f)
+    g_s, g_f_floored = _floor_zero(g_s), _floor_zero(g_f)
+    strength = np.where(stronger, (g_f if raw_f else g_f_floored) / g_s, g_s / g_f_floored)
     difference = np.abs(a_s - a_f)
     if original:
         orientation = np.abs(difference - np.pi / 2) * 2 / np.pi
@@ -69,7 +75,8 @@ def qg(a: np.ndarray, b: np.ndarray, f: np.ndarray, variant: str = "corrected") 
     (Q^AF w_A + Q^BF w_B)/(w_A + w_B).
 
     Zero gradients: as in the toolbox, exact zeros of gx and of the magnitudes are replaced by 1e-5, so no
-    ratio is ever 0/0. A pixel flat in both sources gets weights 1e-5 each; in the original variant its
+    ratio is ever 0/0; the toolbox's order of those replacements is kept, which makes swapping A and B
+    change QG by up to ~1e-11 (see ``_preservation``). A pixel flat in both sources gets weights 1e-5 each; in the original variant its
     ratio is the plain mean (Q^AF + Q^BF)/2. The best possible value, reached by identical inputs and by
     three all-zero images, is Q_g(1) Q_alpha(1) = 0.97479 (corrected) or 0.98670 (original), not 1.
     """
@@ -79,8 +86,8 @@ def qg(a: np.ndarray, b: np.ndarray, f: np.ndarray, variant: str = "corrected") 
     params = _ORIGINAL if original else _CORRECTED
     a, b, f = gray_triple(a, b, f)
     (g_a, a_a), (g_b, a_b), (g_f, a_f) = (_magnitude_and_angle(image) for image in (a, b, f))
-    q_af = _preservation(g_a, a_a, g_f, a_f, params, original)
-    q_bf = _preservation(g_b, a_b, g_f, a_f, params, original)
+    q_af = _preservation(g_a, a_a, g_f, a_f, params, original, raw_f=True)
+    q_bf = _preservation(g_b, a_b, g_f, a_f, params, original, raw_f=False)
     w_a, w_b = _floor_zero(g_a), _floor_zero(g_b)
     if original:
         return float(np.mean((q_af * w_a + q_bf * w_b) / (w_a + w_b)))
