@@ -77,6 +77,27 @@ def gaussian_window(window: int, sigma: float = REFERENCE_SIGMA, *, dtype=torch.
 # ---------------------------------------------------------------------------------------------------
 # Window filters and their adjoints
 # ---------------------------------------------------------------------------------------------------
+def integrate_(t: torch.Tensor, block: int = 16) -> torch.Tensor:
+    """In place, the 2-D inclusive running sum (integral image) of every map of a stack (F, H, W).
+
+    The running sum down the rows is a two-level scan (within blocks of ``block`` rows, then the block
+    carries): on CPU torch's cumsum along a non-last dimension is several times slower than that.
+    """
+    t.cumsum_(2)
+    if t.is_cuda or t.shape[1] < 2 * block:
+        return t.cumsum_(1)
+    maps, h, w = t.shape
+    blocks = h // block
+    v = t[:, : blocks * block].view(maps, blocks, block, w)
+    for i in range(1, block):
+        v[:, :, i].add_(v[:, :, i - 1])
+    carry = v[:, :-1, block - 1].cumsum(1)  # total of all previous blocks
+    v[:, 1:].add_(carry[:, :, None])
+    for i in range(blocks * block, h):
+        t[:, i].add_(t[:, i - 1])
+    return t
+
+
 class BoxSums:
     """Sums over every W x W window of a stack of maps (F, H, W), by integral images: O(H*W) for any W.
 
@@ -94,16 +115,15 @@ class BoxSums:
         self._integral = torch.zeros(maps, height + 1, width + 1, **f64)  # row 0 and column 0 stay zero
         self._rows = torch.empty(maps, height - w + 1, width + 1, **f64)
         self._valid = torch.empty(maps, *self.valid_shape, **f64)
-        self._padded = torch.zeros(maps, height + w, width + w, **f64)  # only the interior is ever written
-        self._full_integral = torch.empty(maps, height + w, width + w, **f64)
+        self._full_integral = torch.zeros(maps, height + w, width + w, **f64)  # input inside a zero border
         self._full_rows = torch.empty(maps, height, width + w, **f64)
         self._full = torch.empty(maps, height, width, **f64)
 
     def valid(self, maps: torch.Tensor) -> torch.Tensor:
         """(F, H, W) -> (F, H-W+1, W-W+1) window sums, float64."""
         w, s = self.window, self._integral
-        torch.cumsum(maps, 2, dtype=torch.float64, out=s[:, 1:, 1:])
-        s.cumsum_(1)
+        s[:, 1:, 1:].copy_(maps)
+        integrate_(s)
         torch.sub(s[:, w:], s[:, :-w], out=self._rows)
         return torch.sub(self._rows[:, :, w:], self._rows[:, :, :-w], out=self._valid)
 
@@ -111,9 +131,11 @@ class BoxSums:
         """Adjoint of :meth:`valid`: (F, H-W+1, W-W+1) -> (F, H, W), float64."""
         w, h, wd = self.window, self.height, self.width
         vh, vw = self.valid_shape
-        self._padded[:, w : w + vh, w : w + vw].copy_(maps)
-        s = torch.cumsum(self._padded, 2, out=self._full_integral)
-        s.cumsum_(1)
+        s = self._full_integral
+        s[:, w + vh :].zero_()  # the last integration filled the bottom and right borders with totals
+        s[:, :, w + vw :].zero_()
+        s[:, w : w + vh, w : w + vw].copy_(maps)
+        integrate_(s)
         torch.sub(s[:, w:], s[:, :h], out=self._full_rows)
         return torch.sub(self._full_rows[:, :, w:], self._full_rows[:, :, :wd], out=self._full)
 
@@ -258,6 +280,34 @@ class _Windows:
         return alpha, beta, gamma
 
 
+class _Selection:
+    """Where the map is one-hot at every position, only the selected source's SSIM counts there.
+
+    Then the per-position SSIM work is done once instead of K times: :meth:`pick` gathers the selected
+    source's statistic at each position and :meth:`spread` puts a per-position coefficient back on the
+    selected source. Soft maps keep all K (both methods pass through).
+    """
+
+    def __init__(self, m: torch.Tensor):
+        self.one_hot = bool((((m == 0) | (m == 1)).all() & (m.sum(0) == 1).all()).item())
+        if self.one_hot:
+            self._index = m.argmax(0, keepdim=True)
+            self._masks = m.clone()
+
+    def pick(self, t: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """(K, ...) -> the selected source's values (1, ...), or ``t`` itself for soft maps."""
+        if not self.one_hot:
+            return t
+        index = self._index
+        return torch.gather(t, 0, index, out=out) if out is not None else torch.gather(t, 0, index)
+
+    def spread(self, values: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Per-source coefficients (K, ...) into ``out`` from :meth:`pick`-shaped ``values``."""
+        if not self.one_hot:
+            return out.copy_(values)
+        return torch.mul(self._masks, values, out=out)
+
+
 # ---------------------------------------------------------------------------------------------------
 # The objective
 # ---------------------------------------------------------------------------------------------------
@@ -326,15 +376,18 @@ class MFFSSIMObjective:
         self._stack[0] = 1.0
         self._stack[2:] = xc
         self._maps = self._empty(k + 2, h, w)
+        m = fmap[:, r : h - r, r : w - r].contiguous()  # m_ik: the map at the patch centre
+        self._selection = sel = _Selection(m)
         sums = BoxSums(2 * k, h, w, win, self.device).valid(torch.cat([xc.sum(1), (xc * xc).sum(1)])) / n
-        mux_c, exx = sums[:k], sums[k:]
+        mux_c, exx = sel.pick(sums[:k]), sel.pick(sums[k:])
         self._mux64_c = mux_c.clone()
         self._windows = _Windows(mux_c, exx - mux_c * mux_c, self.shift, self.dtype)
         self._inv_n = 1.0 / n
-        self._m = fmap[:, r : h - r, r : w - r].contiguous()  # m_ik: the map at the patch centre
+        self._m = sel.pick(m)
         self._inv_count = 1.0 / count
         self._weight = self._m * (2.0 / n / count)  # dQ/dSSIM times Eq. 13's 2/n
-        self._stats = self._empty(k + 2, h - win + 1, w - win + 1)
+        self._cov64 = torch.empty_like(self._mux64_c)
+        self._stats = self._empty(2 + len(self._m), h - win + 1, w - win + 1)
         self._coeff = self._empty(k + 2, h - win + 1, w - win + 1)
         self._back = self._empty(k + 2, h, w)
 
@@ -346,10 +399,11 @@ class MFFSSIMObjective:
         for ch in range(1, c):
             maps.addcmul_(stack[:, ch], yc[ch])
         sums = self._box.valid(maps).mul_(self._inv_n)  # float64
-        muy_c, eyy, exy = sums[0], sums[1], sums[2:]
+        muy_c, eyy, exy = sums[0], sums[1], self._selection.pick(sums[2:], out=self._cov64)
         eyy.addcmul_(muy_c, muy_c, value=-1.0)  # var(y)
         exy.addcmul_(self._mux64_c, muy_c, value=-1.0)  # cov(x^k, y)
-        stats = self._stats.copy_(sums)
+        stats = self._stats
+        stats[0], stats[1], stats[2:] = muy_c, eyy, exy
         muy_c, vary, cov = stats[0], stats[1], stats[2:]
         ssim = self._windows.ssim(muy_c, vary, cov)
         q = self._windows.weighted_mean(self._m, ssim, self._inv_count)
@@ -359,7 +413,7 @@ class MFFSSIMObjective:
         coeff = self._coeff
         torch.sum(alpha, 0, out=coeff[0])
         torch.sum(gamma, 0, out=coeff[1])
-        coeff[2:] = beta
+        self._selection.spread(beta, out=coeff[2:])
         back = self._back.copy_(self._box.full(coeff))  # each summed over the patches covering a pixel
         grad = torch.addcmul(back[0], back[1], yc)  # alpha + gamma * y_c + sum_k beta_k * x_c^k
         for i in range(2, len(back)):
@@ -379,12 +433,15 @@ class MFFSSIMObjective:
         reflect_pad_into(self._stack[2:], xc, r)
         self._prod = self._empty(k + 2, c, hp, wp)
         xp = self._stack[2:]
+        m = fmap[:, None].expand(k, c, h, w).contiguous()  # the map at the window centre
+        self._selection = sel = _Selection(m)
         stats = GaussianSums(2 * k * c, h, w, self.window, self.dtype, self.device).valid(torch.cat([xp, xp * xp]))
         stats = stats.view(2 * k, c, h, w)
-        mux_c, exx = stats[:k], stats[k:]
+        mux_c, exx = sel.pick(stats[:k]), sel.pick(stats[k:])
         self._windows = _Windows(mux_c, exx - mux_c * mux_c, self.shift, self.dtype)
         count = c * h * w
-        self._m = fmap[:, None].expand(k, c, h, w).contiguous()  # the map at the window centre
+        self._m = sel.pick(m)
+        self._cov = torch.empty_like(self._m)
         self._inv_count = 1.0 / count
         self._weight = self._m * (2.0 / count)
         self._grad_padded = self._empty(c, hp, wp)
@@ -395,7 +452,7 @@ class MFFSSIMObjective:
         yp = reflect_pad_into(stack[1], y, self.radius).sub_(self.shift)
         torch.mul(stack, yp, out=prod)  # [y, y^2, x^k y], centred and padded
         stats = self._gauss.valid(prod).view(k + 2, c, h, w)
-        muy_c, vary, cov = stats[0], stats[1], stats[2:]
+        muy_c, vary, cov = stats[0], stats[1], self._selection.pick(stats[2:], out=self._cov)
         vary.addcmul_(muy_c, muy_c, value=-1.0)
         cov.addcmul_(self._windows.mux_c, muy_c, value=-1.0)
         ssim = self._windows.ssim(muy_c, vary, cov)
@@ -407,7 +464,7 @@ class MFFSSIMObjective:
         coeff = self._gauss.full_input.view(k + 2, c, h, w)
         torch.sum(alpha, 0, out=coeff[0])
         torch.sum(gamma, 0, out=coeff[1])
-        coeff[2:] = beta
+        self._selection.spread(beta, out=coeff[2:])
         back = self._gauss.full().view(k + 2, c, *yp.shape[-2:])  # summed over the windows covering a pixel
         grad = torch.addcmul(back[0], back[1], yp, out=self._grad_padded)
         for i in range(2, k + 2):
