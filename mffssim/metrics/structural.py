@@ -69,8 +69,9 @@ def _weighted_quality(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     """Piella's weighted fusion quality index Q_W on 8 x 8 windows.
 
     Saliency c(w) = max(var_A, var_B). The toolbox adds 1/2 to both variances where they sum to exactly 0;
-    in MATLAB that only happens where both windows are all zero (elsewhere round-off keeps the sum off 0),
-    so the 1/2 goes to those windows alone, and other windows flat in both sources weigh 0.
+    in MATLAB that happens where both windows are all zero, and elsewhere only where round-off happens to
+    cancel (other flat windows keep a ~1e-16 c^2 residue and weigh ~0). So the 1/2 goes to all-zero windows,
+    and other windows flat in both sources weigh 0 (on c_02 the chance cancellations leave a 1e-7 residue).
     """
     wa, wb, wf = (_window_stats(image, _QE_TAPS) for image in (a, b, f))
     both_zero = wa.flat & wb.flat & (wa.mean == 0) & (wb.mean == 0)
