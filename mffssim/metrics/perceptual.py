@@ -14,7 +14,7 @@ from ._common import csf_filter, freqspace_radius, gray_triple, normalize1, sobe
 # --- QCB ---------------------------------------------------------------------------------------------
 
 _CB_F0, _CB_F1, _CB_A = 15.3870, 1.3456, 0.7622  # DoG CSF S(r) = exp(-(r/f0)^2) - a exp(-(r/f1)^2)
-_CB_K, _CB_H, _CB_P, _CB_Q, _CB_Z = 1.0, 1.0, 3.0, 2.0, 1e-4  # masking C' = k C^p / (h C^q + Z)
+_CB_K, _CB_H, _CB_Z = 1.0, 1.0, 1e-4  # masking C' = k C^p / (h C^q + Z), p = 3, q = 2
 _CB_HALF = 15  # the Gaussians live on a fixed 31 x 31 grid
 
 
@@ -42,7 +42,8 @@ def _masked_contrast(image: np.ndarray, response: np.ndarray) -> np.ndarray:
     narrow, wide = _gaussian_same(filtered, _CB_G1), _gaussian_same(filtered, _CB_G2)
     safe = np.where(wide == 0, 1.0, wide)
     contrast = np.where(wide == 0, 0.0, np.abs(narrow / safe - 1))
-    return _CB_K * contrast**_CB_P / (_CB_H * contrast**_CB_Q + _CB_Z)
+    squared = contrast * contrast  # C^q and C^p for q = 2, p = 3, by multiplication (pow is slow)
+    return _CB_K * (squared * contrast) / (_CB_H * squared + _CB_Z)
 
 
 def _ratio_min_max(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -78,7 +79,6 @@ def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 # --- QCV ---------------------------------------------------------------------------------------------
 
 _CV_BLOCK = 16
-_CV_ALPHA = 5  # saliency = sum of g^alpha over a block
 
 
 def _block_sum(values: np.ndarray) -> np.ndarray:
@@ -93,7 +93,8 @@ def _block_sum(values: np.ndarray) -> np.ndarray:
 def _saliency(image: np.ndarray) -> np.ndarray:
     """Block saliency lambda = sum of Sobel magnitude^5."""
     gx, gy = sobel(image)
-    return _block_sum(np.sqrt(gx * gx + gy * gy) ** _CV_ALPHA)
+    squared = gx * gx + gy * gy
+    return _block_sum(squared * squared * np.sqrt(squared))  # g^5, alpha = 5
 
 
 def qcv(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
