@@ -78,6 +78,11 @@ def _triple(row: dict[str, str], convert=_gray) -> tuple[np.ndarray, np.ndarray,
 
 
 def _roundoff_windows(row: dict[str, str]) -> tuple[int, int]:
+    return _roundoff_windows_of(row["source_1"], row["source_2"], row["fused_file"])
+
+
+@functools.lru_cache(maxsize=None)
+def _roundoff_windows_of(*files: str) -> tuple[int, int]:
     """(windows where MATLAB's QY is set by round-off, all 7 x 7 windows).
 
     Such a window is flat in two of the images compared (A, B or F) at two different non-zero values:
@@ -85,7 +90,7 @@ def _roundoff_windows(row: dict[str, str]) -> tuple[int, int]:
     are exactly 0 here but round-off residues in MATLAB. Equal values give identical MATLAB operands
     (SSIM exactly 1 in both), a zero value gives SSIM ~ C1 ~ 0 in both.
     """
-    images = gray_triple(*_triple(row))
+    images = gray_triple(*(_gray(name) for name in files))
     flat = [window_is_flat(image, 7) for image in images]
     centre = [image[3:-3, 3:-3] for image in images]
     sensitive = np.zeros_like(flat[0])
