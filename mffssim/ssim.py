@@ -248,9 +248,11 @@ class _Windows:
         inv_b12 = torch.mul(b1, b2, out=ws["inv_b12"]).reciprocal_()
         return torch.mul(a1, a2, out=ws["ssim"]).mul_(inv_b12)
 
-    def weighted_mean(self, m: torch.Tensor, values: torch.Tensor, scale: float) -> torch.Tensor:
-        """``scale * sum(m * values)`` accumulated in float64 (a float32 dot over a megapixel drifts)."""
-        total = torch.mul(m, values, out=self._ws["tmp"]).sum(dtype=torch.float64)
+    def weighted_mean(self, m: torch.Tensor | None, values: torch.Tensor, scale: float) -> torch.Tensor:
+        """``scale * sum(m * values)`` (m None: all ones) accumulated in float64 (a float32 dot over a
+        megapixel drifts)."""
+        weighted = values if m is None else torch.mul(m, values, out=self._ws["tmp"])
+        total = weighted.sum(dtype=torch.float64)
         return (total * scale).to(values.dtype)
 
     def clamp(self, ssim: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -384,6 +386,7 @@ class MFFSSIMObjective:
         self._windows = _Windows(mux_c, exx - mux_c * mux_c, self.shift, self.dtype)
         self._inv_n = 1.0 / n
         self._m = sel.pick(m)
+        self._m_or_none = None if sel.one_hot else self._m  # one-hot: the picked weights are all 1
         self._inv_count = 1.0 / count
         self._weight = self._m * (2.0 / n / count)  # dQ/dSSIM times Eq. 13's 2/n
         self._cov64 = torch.empty_like(self._mux64_c)
@@ -398,15 +401,16 @@ class MFFSSIMObjective:
         torch.mul(stack[:, 0], yc[0], out=maps)  # [sum_c y, sum_c y^2, sum_c x^k y], centred
         for ch in range(1, c):
             maps.addcmul_(stack[:, ch], yc[ch])
-        sums = self._box.valid(maps).mul_(self._inv_n)  # float64
-        muy_c, eyy, exy = sums[0], sums[1], self._selection.pick(sums[2:], out=self._cov64)
+        sums = self._box.valid(maps)  # float64, n times the window means
+        exy = self._selection.pick(sums[2:], out=self._cov64).mul_(self._inv_n)
+        muy_c, eyy = sums[0].mul_(self._inv_n), sums[1].mul_(self._inv_n)
         eyy.addcmul_(muy_c, muy_c, value=-1.0)  # var(y)
         exy.addcmul_(self._mux64_c, muy_c, value=-1.0)  # cov(x^k, y)
         stats = self._stats
         stats[0], stats[1], stats[2:] = muy_c, eyy, exy
         muy_c, vary, cov = stats[0], stats[1], stats[2:]
         ssim = self._windows.ssim(muy_c, vary, cov)
-        q = self._windows.weighted_mean(self._m, ssim, self._inv_count)
+        q = self._windows.weighted_mean(self._m_or_none, ssim, self._inv_count)
         if not need_grad:
             return q, None
         alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c)
@@ -441,6 +445,7 @@ class MFFSSIMObjective:
         self._windows = _Windows(mux_c, exx - mux_c * mux_c, self.shift, self.dtype)
         count = c * h * w
         self._m = sel.pick(m)
+        self._m_or_none = None if sel.one_hot else self._m  # one-hot: the picked weights are all 1
         self._cov = torch.empty_like(self._m)
         self._inv_count = 1.0 / count
         self._weight = self._m * (2.0 / count)
@@ -457,7 +462,7 @@ class MFFSSIMObjective:
         cov.addcmul_(self._windows.mux_c, muy_c, value=-1.0)
         ssim = self._windows.ssim(muy_c, vary, cov)
         clamped, active = self._windows.clamp(ssim)
-        q = self._windows.weighted_mean(self._m, clamped, self._inv_count)
+        q = self._windows.weighted_mean(self._m_or_none, clamped, self._inv_count)
         if not need_grad:
             return q, None
         alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c, active)
