@@ -2,12 +2,15 @@
 # Default run: `snakemake --cores all` (embedded data, offline). Full reproduction:
 # `snakemake --cores all --configfile config/full.yaml`. Report: `snakemake --report report.html`.
 # The rules live in rules/*.smk, one file per stage; this file holds no rule bodies.
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("8.0")
 
 
-configfile: "config.yaml"
+# the defaults beside this Snakefile, whatever the working directory (--directory); --configfile overrides
+configfile: Path(workflow.basedir) / "config.yaml"
 
 
 report: "report/workflow.rst"

@@ -127,24 +127,42 @@ def panel_figure(
 
 
 def convergence_figure(
-    traces: Mapping[str, Sequence[float]], path: str | os.PathLike, *, title: str | None = None, dpi: int = 100
+    traces: Mapping[str, Sequence[float]],
+    path: str | os.PathLike,
+    *,
+    groups: Mapping[str, str] | None = None,
+    title: str | None = None,
+    dpi: int = 100,
 ) -> None:
-    """Plot Q against the iteration for each labelled trace (one line each) and write the figure."""
+    """Plot Q against the iteration, one line per labelled trace, and write the figure.
+
+    ``groups`` maps a label to a group name (e.g. the method): lines of one group share a colour and one
+    legend entry, so many image sets stay readable. Without it every line has its own legend entry.
+    """
     from matplotlib.figure import Figure
 
     if not traces:
         raise ValueError("convergence_figure needs at least one trace")
+    groups = dict(groups or {})
+    names = list(dict.fromkeys(groups.get(label, label) for label in traces))
+    colours = {name: f"C{i % 10}" for i, name in enumerate(names)}
     figure = Figure(figsize=(6.4, 4.0), layout="constrained")
     axis = figure.subplots()
+    labelled = set()
     for label, trace in traces.items():
         values = np.asarray(trace, dtype=np.float64)
         if values.ndim != 1 or values.size == 0:
             raise ValueError(f"trace {label!r} must be a non-empty 1-D sequence")
-        axis.plot(np.arange(values.size), values, label=label, linewidth=1)
+        name = groups.get(label, label)
+        axis.plot(
+            np.arange(values.size), values, color=colours[name], linewidth=1, alpha=0.8,
+            label=None if name in labelled else name,
+        )
+        labelled.add(name)
     axis.set_xlabel("iteration")
     axis.set_ylabel("MFF-SSIM index Q")
     axis.grid(True, alpha=0.3)
-    if len(traces) <= 12:
+    if len(names) <= 20:
         axis.legend(fontsize=7)
     if title:
         axis.set_title(title, fontsize=10)

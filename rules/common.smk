@@ -1,11 +1,14 @@
 # Shared by all stages: config validation, the data sets and their image sets, the methods of each
 # set, wildcard constraints and input functions (no rules here).
 import shutil
+import sys
 from pathlib import Path
 
 from snakemake.logging import logger
 from snakemake.utils import validate
 
+# the package beside this workflow, also when it was not pip-installed
+sys.path.insert(0, str(Path(workflow.basedir)))
 from mffssim.io import find_image_sets
 
 
@@ -84,10 +87,6 @@ def _selected_set_ids(dataset):
         raise ConfigError(f"config key sets.{dataset}: unknown set(s) {unknown}; {dataset} has {available}")
     return [s for s in available if s in wanted] if wanted else available
 
-
-unknown_subsets = sorted(set(config["sets"]) - set(config["datasets"]))
-if unknown_subsets:
-    raise ConfigError(f"config key sets: {unknown_subsets} not in datasets {config['datasets']}")
 
 SETS = {dataset: _selected_set_ids(dataset) for dataset in config["datasets"]}
 

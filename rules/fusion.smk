@@ -21,6 +21,7 @@ rule fuse_mffssim:
         tol=config["fusion"]["tol"],
         init=config["fusion"]["init"],
         device=config["fusion"]["device"],
+        dtype=config["fusion"]["dtype"],
     log:
         "logs/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.log",
     benchmark:

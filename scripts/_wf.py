@@ -35,7 +35,7 @@ def image_set(set_dir: str):
 
 
 def write_set_index(root: str, set_ids: list[str], path: str) -> None:
-    """Write the index of a data set once it is complete: one line per set id with its file names.
+    """Write the index of a data set once it is complete: one line per set id with its files (recursively).
 
     Fails, naming the folder, when a set's folder is missing or empty.
     """
@@ -44,7 +44,7 @@ def write_set_index(root: str, set_ids: list[str], path: str) -> None:
     lines = ["set_id\tfiles"]
     for set_id in set_ids:
         folder = Path(root) / set_id
-        names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
         if not names:
             raise RuntimeError(f"{folder}: image set {set_id!r} was not produced")
         lines.append(f"{set_id}\t{','.join(names)}")

@@ -9,10 +9,11 @@ import pandas as pd
 
 from mffssim.figures import convergence_figure
 
-traces = {}
-for path in snakemake.input:
-    path = Path(path)
-    label = f"{path.parent.parent.name} {path.parent.name}"  # <set> <method>
+traces, groups = {}, {}
+for path in map(Path, snakemake.input):  # results/<dataset>/<set>/<method>/trace.csv
+    label = f"{path.parent.parent.name} {path.parent.name}"
     traces[label] = pd.read_csv(path)["q"].to_numpy()
-convergence_figure(traces, snakemake.output.plot, title=f"{snakemake.wildcards.dataset}: MFF-SSIM convergence")
+    groups[label] = path.parent.name  # one colour per method
+title = f"{snakemake.wildcards.dataset}: MFF-SSIM convergence, one line per image set"
+convergence_figure(traces, snakemake.output.plot, groups=groups, title=title)
 logger.info("%d traces", len(traces))

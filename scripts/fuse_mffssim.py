@@ -18,7 +18,7 @@ n_sources, height, width = sources.shape[:3]
 focus_map = read_focus_map(snakemake.input.focus_map, n_sources, shape=(height, width))
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
 logger.info(
-    "fusing %s (%d sources, %dx%d), variant %s, window %d, %s lr %g, %d iterations",
+    "fusing %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, %d iterations",
     params.set_dir, n_sources, width, height, params.variant, window, params.optimizer, params.lr, params.iterations,
 )
 result = fuse(
@@ -32,10 +32,11 @@ result = fuse(
     tol=params.tol,
     init=params.init,
     device=params.device,
+    dtype=params.dtype,
     progress=True,
 )
 trace = [float(q) for q in result.trace]
-logger.info("%d iterations, Q %.6f -> %.6f", result.iterations, trace[0] if trace else float("nan"), trace[-1] if trace else float("nan"))
+logger.info("%d iterations in %.2f s, Q %.6f -> %.6f", result.iterations, result.seconds, trace[0], trace[-1])
 
 write_image(snakemake.output.fused, result.image, bit_depth if bit_depth in (8, 16) else 16)
 write_focus_map(snakemake.output.focus_map, result.focus_map)

@@ -83,9 +83,12 @@ def test_panel_figure_gray_and_bad_input(tmp_path):
 
 def test_convergence_figure(tmp_path):
     path = tmp_path / "conv.png"
-    convergence_figure({"set a paper": np.linspace(0.8, 0.95, 40), "set b": [0.5, 0.7, 0.72]}, path, title="Q")
+    traces = {"a paper": np.linspace(0.8, 0.95, 40), "b paper": [0.5, 0.7, 0.72], "a ref": [0.6, 0.9]}
+    convergence_figure(traces, path, groups={"a paper": "paper", "b paper": "paper", "a ref": "ref"}, title="Q")
     image = read_image(path)
     assert image.shape[2] == 3 and image.std() > 0.05
+    convergence_figure(traces, tmp_path / "ungrouped.png")
+    assert path.read_bytes() != (tmp_path / "ungrouped.png").read_bytes()
     with pytest.raises(ValueError, match="at least one trace"):
         convergence_figure({}, path)
     with pytest.raises(ValueError, match="non-empty"):
