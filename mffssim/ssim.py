@@ -98,13 +98,19 @@ def integrate_(t: torch.Tensor, block: int = 16) -> torch.Tensor:
     return t
 
 
+def _shared_buffers(*shapes: tuple[int, ...], dtype, device) -> list[torch.Tensor]:
+    """Uninitialised tensors of the given shapes that share one storage (for buffers never live together)."""
+    storage = torch.empty(max(math.prod(shape) for shape in shapes), dtype=dtype, device=device)
+    return [storage[: math.prod(shape)].view(shape) for shape in shapes]
+
+
 class BoxSums:
     """Sums over every W x W window of a stack of maps (F, H, W), by integral images: O(H*W) for any W.
 
     :meth:`valid` sums the windows that fit in the image; :meth:`full` is its adjoint (each pixel gets
     the sum of the values of the windows covering it). The integral images are float64, so their large
     running totals lose nothing. Buffers are allocated once and reused: a result is overwritten by
-    the next call.
+    the next call of either method.
     """
 
     def __init__(self, maps: int, height: int, width: int, window: int, device=None):
@@ -112,12 +118,12 @@ class BoxSums:
         w = window
         self.window, self.height, self.width = window, height, width
         self.valid_shape = (height - w + 1, width - w + 1)
+        vh, vw = self.valid_shape
         self._integral = torch.zeros(maps, height + 1, width + 1, **f64)  # row 0 and column 0 stay zero
-        self._rows = torch.empty(maps, height - w + 1, width + 1, **f64)
-        self._valid = torch.empty(maps, *self.valid_shape, **f64)
         self._full_integral = torch.zeros(maps, height + w, width + w, **f64)  # input inside a zero border
-        self._full_rows = torch.empty(maps, height, width + w, **f64)
-        self._full = torch.empty(maps, height, width, **f64)
+        # valid and full run one after the other: they share their intermediate and output buffers
+        self._rows, self._full_rows = _shared_buffers((maps, vh, width + 1), (maps, height, width + w), **f64)
+        self._valid, self._full = _shared_buffers((maps, vh, vw), (maps, height, width), **f64)
 
     def valid(self, maps: torch.Tensor) -> torch.Tensor:
         """(F, H, W) -> (F, H-W+1, W-W+1) window sums, float64."""
@@ -143,10 +149,11 @@ class BoxSums:
 class GaussianSums:
     """Weighted sums under a normalised W x W Gaussian window: separable depthwise convolutions.
 
-    Works on stacks of ``maps`` maps of one size: :meth:`valid` maps (maps, H+W-1, W+W-1) to
-    (maps, H, W); :meth:`full` is its adjoint (the same symmetric filter with zero padding W-1).
+    Works on stacks of ``maps`` maps of one size: with r = W // 2, :meth:`valid` maps
+    (maps, H+2r, W_img+2r) to (maps, H, W_img); :meth:`full` is its adjoint (the same symmetric filter
+    with zero padding 2r).
     Outputs go to buffers allocated once (fresh large tensors every call cost page faults on CPU);
-    a result is overwritten by the next call.
+    a result is overwritten by the next call of either method.
     """
 
     def __init__(self, maps: int, height: int, width: int, window: int, dtype=torch.float32, device=None):
@@ -156,14 +163,15 @@ class GaussianSums:
         self.maps, self.window = maps, window
         self._row = taps.view(1, 1, 1, w).repeat(maps, 1, 1, 1)
         self._col = taps.view(1, 1, w, 1).repeat(maps, 1, 1, 1)
-        self._valid_rows = torch.empty(1, maps, height + pad, width, **like)
-        self._valid = torch.empty(1, maps, height, width, **like)
+        # valid and full run one after the other: they share their intermediate and output buffers
+        self._valid_rows, self._full_rows = _shared_buffers(
+            (1, maps, height + pad, width), (1, maps, height, width + pad), **like
+        )
+        self._valid, self._full = _shared_buffers((1, maps, height, width), (1, maps, height + pad, width + pad), **like)
         # full: the input lives inside a zero border along the width (padding inside conv2d along the
         # width takes a slow path on CPU), the height is zero-padded by the convolution itself
         self._padded = torch.zeros(1, maps, height, width + 2 * pad, **like)
         self.full_input = self._padded[0, :, :, pad : pad + width]
-        self._full_rows = torch.empty(1, maps, height, width + pad, **like)
-        self._full = torch.empty(1, maps, height + pad, width + pad, **like)
 
     def _conv(self, x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int], out: torch.Tensor):
         return torch.ops.aten.convolution.out(
@@ -171,7 +179,7 @@ class GaussianSums:
         )
 
     def valid(self, maps: torch.Tensor) -> torch.Tensor:
-        """(maps, H+W-1, W+W-1) -> (maps, H, W) window-weighted sums."""
+        """(maps, H+2r, W_img+2r) -> (maps, H, W_img) window-weighted sums."""
         x = self._conv(maps.reshape(1, self.maps, *maps.shape[-2:]), self._row, (0, 0), self._valid_rows)
         return self._conv(x, self._col, (0, 0), self._valid)[0]
 
@@ -328,7 +336,7 @@ class MFFSSIMObjective:
     """Precomputes everything that depends only on the sources and the map; evaluates Q and dQ/dY fast.
 
     ``sources`` (K, C, H, W) and ``focus_map`` (K, H, W) are torch tensors on any device, float32 or
-    float64; the fused images given to :meth:`value` and :meth:`value_and_grad` are (C, H, W) on the same
+    float64, with values in [0, 1] (not checked here; the numpy functions check); the fused images given to :meth:`value` and :meth:`value_and_grad` are (C, H, W) on the same
     device with the same dtype. Q is the MFF-SSIM index of ``variant`` ("paper" or "reference").
     The returned gradient is a new tensor; the object reuses work buffers, so it is not thread-safe.
     """
@@ -489,13 +497,13 @@ class MFFSSIMObjective:
         """Q (0-dim tensor) and dQ/dY (C, H, W) for the fused image ``fused`` (C, H, W)."""
         self._check_fused(fused)
         evaluate = self._paper if self.variant == "paper" else self._reference
-        return evaluate(fused, True)
+        return evaluate(fused.detach(), True)
 
     def value(self, fused: torch.Tensor) -> torch.Tensor:
         """Q (0-dim tensor) for the fused image ``fused`` (C, H, W)."""
         self._check_fused(fused)
         evaluate = self._paper if self.variant == "paper" else self._reference
-        return evaluate(fused, False)[0]
+        return evaluate(fused.detach(), False)[0]
 
 
 def _describe(value) -> str:
