@@ -4,7 +4,7 @@ a settings mapping into datasets and a trained network (what a workflow script c
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
 from mffssim.detector.data import EMBEDDED_HELDOUT, EMBEDDED_TRAIN, SyntheticPairs, make_scenes
