@@ -13,22 +13,22 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 from skimage import draw
+
+from ..datasets import masks as datasets_masks
 
 VOC_VOID_INDEX = 255
 VOC_VOID_COLOUR = (224, 224, 192)
 
 
 def blob_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """Binary ``(H, W)`` float32 mask of smooth random blobs: thresholded, Gaussian-smoothed noise.
+    """Binary ``(H, W)`` float32 mask of smooth random blobs, with a random blob size and foreground share.
 
-    The smoothing scale (6 %..25 % of the shorter side) sets the blob size and the threshold (30..70 %
-    quantile) the foreground share.
+    The smoothing scale (6 %..25 % of the shorter side) sets the blob size; 30..70 % of the image is foreground.
     """
     scale = rng.uniform(0.06, 0.25) * min(shape)
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), scale, mode="wrap")
-    return (field > np.quantile(field, rng.uniform(0.3, 0.7))).astype(np.float32)
+    coverage = rng.uniform(0.3, 0.7)
+    return datasets_masks.blob_mask(shape, rng, scale=scale, coverage=coverage).astype(np.float32)
 
 
 def shape_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
