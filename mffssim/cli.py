@@ -1,0 +1,201 @@
+"""The ``mffssim`` console script.
+
+``mffssim fuse SRC1 SRC2 [SRC...] -o OUT`` fuses K registered sources by maximising the MFF-SSIM index
+and writes the fused image at the sources' bit depth. Every input is checked before any work, and an
+error prints one line naming the file (or the option) to stderr and exits with status 2, writing nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .io import IMAGE_EXTENSIONS, read_focus_map, read_image_set, write_focus_map, write_image
+
+PROG = "mffssim"
+EXIT_ERROR = 2
+
+
+class CommandError(Exception):
+    """A problem with the command's inputs: printed as one line, exit status 2."""
+
+
+def _odd_window(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an odd positive integer, got {text!r}") from None
+    if value < 1 or value % 2 == 0:
+        raise argparse.ArgumentTypeError(f"must be an odd positive integer, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def _tol(text: str) -> float | None:
+    if text.lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number or 'none', got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number or 'none', got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (no usage block) with exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mffssim`` command (one sub-command: ``fuse``)."""
+    from .fusion import DETECTORS, INITS, OPTIMIZERS, VARIANTS
+
+    parser = _Parser(prog=PROG, description="Multi-focus image fusion by MFF-SSIM optimisation.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    fuse = commands.add_parser(
+        "fuse",
+        help="fuse K >= 2 registered sources into one all-in-focus image",
+        description="Fuse K >= 2 registered sources by maximising the MFF-SSIM index (Algorithm 1).",
+    )
+    fuse.add_argument("sources", nargs="+", metavar="SRC", help="source images (8/16-bit PNG, TIFF, JPEG)")
+    fuse.add_argument("-o", "--output", required=True, metavar="OUT",
+                      help="fused image, written at the sources' bit depth (its folder is created)")
+    fuse.add_argument("--map", metavar="MAP.png", help="focus map file (default: detect one)")
+    fuse.add_argument("--save-map", metavar="PATH", help="also write the focus map used (PNG)")
+    fuse.add_argument("--detector", choices=DETECTORS, default="lap",
+                      help="focus detector when no --map is given (default: lap, the Laplacian energy)")
+    fuse.add_argument("--weights", metavar="W.pt", help="weights of the ResNet detector (--detector resnet)")
+    fuse.add_argument("--window", type=_odd_window, metavar="N", help="odd window size (default: the authors' rule)")
+    fuse.add_argument("--variant", choices=VARIANTS, default="paper",
+                      help="paper (the equations, default) or reference (the authors' code)")
+    fuse.add_argument("--optimizer", choices=OPTIMIZERS, default="adam-cosine", help="default: adam-cosine")
+    fuse.add_argument("--lr", type=_positive_float, help="learning rate (default: the optimiser's)")
+    fuse.add_argument("--iterations", type=_positive_int, metavar="N", help="default: the optimiser's")
+    fuse.add_argument("--tol", type=_tol, default=1e-6,
+                      help="stop when the best Q gains less than this over 10 iterations; 'none' never stops")
+    fuse.add_argument("--init", choices=INITS, default="mean", help="initial image (default: mean of the sources)")
+    fuse.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _check_image_path(path: Path, option: str) -> None:
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise CommandError(f"{path}: {option} needs an image extension ({', '.join(IMAGE_EXTENSIONS)})")
+    if path.exists() and path.is_dir():
+        raise CommandError(f"{path}: {option} is a directory")
+
+
+def _focus_map(args, sources, device: str):
+    """The map from --map, or from the chosen detector; None lets fuse() run the Laplacian detector."""
+    count, height, width = sources.shape[:3]
+    if args.map is not None:
+        return read_focus_map(args.map, count, shape=(height, width))
+    if args.detector == "lap":
+        return None
+    if args.weights is None:
+        raise CommandError("--detector resnet needs --weights W.pt")
+    if not Path(args.weights).is_file():
+        raise CommandError(f"{args.weights}: no such weights file")
+    if count != 2:
+        raise CommandError(f"{args.sources[2]}: the ResNet detector compares two sources, got {count}")
+    try:
+        from .detector import detect_focus_map
+    except ImportError as error:
+        raise CommandError(f"--detector resnet is not available: {error}") from None
+    try:
+        return detect_focus_map(sources, args.weights, device=device)
+    except (OSError, RuntimeError, ValueError, KeyError) as error:
+        raise CommandError(f"{args.weights}: cannot be used as detector weights ({error})") from None
+
+
+def run_fuse(args: argparse.Namespace) -> None:
+    """Check every input, fuse, then write the outputs (the image last but one, the map last)."""
+    from ._device import resolve_device
+    from .fusion import fuse
+    from .ssim import window_size
+
+    output = Path(args.output)
+    _check_image_path(output, "-o")
+    if args.save_map is not None and Path(args.save_map).suffix.lower() != ".png":
+        raise CommandError(f"{args.save_map}: --save-map writes a PNG file (use a .png name)")
+    if len(args.sources) < 2:
+        raise CommandError(f"{args.sources[0]}: multi-focus fusion needs at least two sources, got one")
+    try:
+        device = str(resolve_device(args.device))
+    except ValueError as error:
+        raise CommandError(f"--device: {error}") from None
+    sources, bit_depth = read_image_set(args.sources)
+    height, width = sources.shape[1:3]
+    window = args.window if args.window is not None else window_size(height, width)
+    if window > min(height, width):
+        raise CommandError(f"{args.sources[0]}: the image ({width}x{height}) is smaller than the window {window}")
+    focus_map = _focus_map(args, sources, device)
+    result = fuse(
+        sources,
+        focus_map,
+        window=window,
+        variant=args.variant,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        iterations=args.iterations,
+        tol=args.tol,
+        init=args.init,
+        device=device,
+        progress=not args.quiet,
+    )
+    write_image(output, result.image, bit_depth if bit_depth in (8, 16) else 16)
+    if args.save_map is not None:
+        write_focus_map(args.save_map, result.focus_map)
+    if not args.quiet:
+        print(
+            f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
+            f"{result.seconds:.1f} s (window {result.window}, {result.variant}, {result.optimizer}, {result.device})",
+            file=sys.stderr,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mffssim`` console script; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # usage errors and --help: return the status instead of exiting
+        return stop.code if isinstance(stop.code, int) else EXIT_ERROR
+    try:
+        if args.command == "fuse":
+            run_fuse(args)
+    except (CommandError, ValueError) as error:  # ImageError is a ValueError; messages name the file
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
