@@ -25,7 +25,6 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 C1 = 0.01**2
 C2 = 0.03**2
