@@ -1,5 +1,6 @@
 # Shared by all stages: config validation, the data sets and their image sets, the methods of each
 # set, wildcard constraints and input functions (no rules here).
+import functools
 import shutil
 import sys
 from pathlib import Path
@@ -9,7 +10,6 @@ from snakemake.utils import validate
 
 # the package beside this workflow, also when it was not pip-installed
 sys.path.insert(0, str(Path(workflow.basedir)))
-from mffssim.io import find_image_sets
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -52,6 +52,19 @@ wildcard_constraints:
 
 
 # ---------------------------------------------------------------------------------------------- data sets
+def find_image_sets(root):
+    """mffssim.io.find_image_sets, imported only when the `folder` data set needs it (keeps -n fast)."""
+    from mffssim.io import find_image_sets as find
+
+    return find(root)
+
+
+@functools.cache
+def _folder_sets():
+    """The image sets of the `folder` data set, discovered once per parse."""
+    return find_image_sets(_folder_root())
+
+
 def _folder_root():
     path = config["folder"]["path"]
     if not path:
@@ -69,7 +82,7 @@ def _all_set_ids(dataset):
 
         return list(EMBEDDED_SETS)
     if dataset == "folder":
-        found = list(find_image_sets(_folder_root()))
+        found = list(_folder_sets())
         if not found:
             raise ConfigError(f"config key folder.path: no <set>/source_1.*, source_2.* folders under {_folder_root()}")
         return found
@@ -106,7 +119,7 @@ def data_index(dataset):
 def set_inputs(wildcards):
     """Input files of one image set: the data set's index, or for `folder` the user's files themselves."""
     if wildcards.dataset == "folder":
-        files = find_image_sets(_folder_root())[wildcards.set]
+        files = _folder_sets()[wildcards.set]
         found = list(files.sources) + [p for p in (files.reference, files.focus_map) if p is not None]
         return {"data": [str(p) for p in found]}
     return {"data": data_index(wildcards.dataset)}
@@ -116,19 +129,21 @@ def _has_given_map(dataset, set_id):
     if dataset == "embedded":
         return True  # synthetic sets carry their exact map
     if dataset == "folder":
-        return find_image_sets(_folder_root())[set_id].focus_map is not None
+        return _folder_sets()[set_id].focus_map is not None
     return any(
         Path(dest).parent.name == set_id and Path(dest).stem == "focus_map"
         for dest in _manifest_dests(dataset)
     )
 
 
+@functools.cache
 def _manifest_dests(name):
     from mffssim.datasets import load_manifest
 
-    return [row.dest if hasattr(row, "dest") else row["dest"] for row in load_manifest(name)]
+    return tuple(entry.dest for entry in load_manifest(name))
 
 
+@functools.cache
 def _official_sets(dataset):
     """Sets of `dataset` the authors published results for."""
     if dataset not in OFFICIAL_DATASETS:

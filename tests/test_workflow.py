@@ -180,12 +180,64 @@ def test_corrupted_download_fails_and_leaves_nothing(tmp_path, shared_data):
     assert sorted(p.name for p in (dest / "shell").iterdir()) == ["source_1.tif"]  # verified, kept; no temporary file
 
 
+SCHEMA = REPO / "schemas" / "config.schema.yaml"
+
+
+def _schema_leaves(schema: dict, prefix: str = ""):
+    for key, sub in schema["properties"].items():
+        if sub.get("type") == "object" and "properties" in sub:
+            assert "description" in sub and sub.get("default") == {}, f"{prefix}{key}"
+            yield from _schema_leaves(sub, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", sub
+
+
+def test_schema_documents_every_key_and_matches_config_yaml():
+    from snakemake.utils import validate
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    for key, sub in _schema_leaves(schema):
+        assert sub.get("description") and "default" in sub, key
+    filled: dict = {}
+    validate(filled, str(SCHEMA))  # every key gets its default
+    assert filled["fusion"]["iterations"] >= 1 and filled["focus"]["detectors"]
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    validate(yaml.safe_load((REPO / "config.yaml").read_text()), str(SCHEMA))
+    for key, _ in _schema_leaves(schema):  # config.yaml spells out every key
+        node = config
+        for part in key.split("."):
+            assert part in node, f"config.yaml lacks {key}"
+            node = node[part]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"fusion": {"iterations": 0}}, "['fusion']['iterations']"),
+        ({"fusion": {"optimizer": "newton"}}, "['fusion']['optimizer']"),
+        ({"datasets": ["embedded", "nope"]}, "['datasets']"),
+        ({"focus": {"detectors": ["sobel"]}}, "['focus']['detectors']"),
+        ({"fusion": {"lr": -1}}, "['fusion']['lr']"),
+        ({"typo_key": 1}, "typo_key"),
+    ],
+)
+def test_schema_names_the_bad_key(change, named):
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for key, value in change.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) and key in config else value
+    with pytest.raises(WorkflowError) as error:
+        validate(config, str(SCHEMA))
+    assert named in str(error.value)
+
+
 @pytest.mark.parametrize(
     ("values", "named"),
     [
-        ({"fusion": {"iterations": 0}}, "iterations"),
-        ({"datasets": ["embedded", "nope"]}, "nope"),
-        ({"sets": {"embedded": ["nope"]}}, "sets.embedded"),
+        ({"fusion": {"iterations": 0}}, "iterations"),  # schema
+        ({"sets": {"embedded": ["nope"]}}, "sets.embedded"),  # checks in rules/common.smk
         ({"datasets": ["folder"]}, "folder.path"),
     ],
 )
