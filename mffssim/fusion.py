@@ -3,8 +3,9 @@ the pixel-wise (Eq. 1) and average baselines.
 
 Every optimiser works on the box [0, 1]: Y is clamped (projected) after each step, as the authors do.
 
-- ``"adam"``: the authors' code. Adam (betas (0.9, 0.999), eps 1e-8, torch.optim.Adam itself) on the loss
-  L = (1 - Q) / 2, whose gradient is -dQ/dY / 2. For the reference variant L is exactly the authors' loss.
+- ``"adam"``: the authors' code. Adam (betas (0.9, 0.999), eps 1e-8; bit-identical to torch.optim.Adam) on
+  the loss L = (1 - Q) / 2, whose gradient is -dQ/dY / 2. For the reference variant L is exactly the
+  authors' loss.
 - ``"gd"``: Algorithm 1 literally, Y <- Y + lr * dQ/dY. With the paper's lr = 1e-3 it barely moves Y
   (Q is a mean over P patches, so a pixel's gradient is O(1/P)); kept literal on purpose.
 - ``"adam-cosine"`` (the default): the same Adam, but its learning rate starts 20x larger and decays
@@ -14,6 +15,7 @@ Every optimiser works on the box [0, 1]: Y is clamped (projected) after each ste
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -264,9 +266,9 @@ def fuse(
     iterations = _DEFAULT_ITERATIONS[optimizer] if iterations is None else iterations
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise ValueError(f"iterations: must be a non-negative integer, got {iterations!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+    if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr: must be a positive number, got {lr!r}")
-    if tol is not None and not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
+    if tol is not None and not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol: must be a non-negative number or None, got {tol!r}")
     torch_device = resolve_device(device)
 

@@ -120,3 +120,11 @@ def test_output_needs_an_image_extension(tmp_path, capsys):
     assert main(["fuse", *sources, "-o", str(tmp_path / "fused.txt"), *FAST]) != 0
     assert "fused.txt" in capsys.readouterr().err
     assert not (tmp_path / "fused.txt").exists()
+
+
+def test_help_and_usage_errors_return_a_status(capsys):
+    assert main(["fuse", "--help"]) == 0
+    assert "--save-map" in capsys.readouterr().out
+    assert main([]) == 2  # no command
+    assert main(["fuse", "a.png", "b.png"]) == 2  # no -o
+    assert "-o" in capsys.readouterr().err
