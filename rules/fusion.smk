@@ -92,6 +92,7 @@ rule fuse_enfuse:
             "--saturation-weight=0",
             "--contrast-weight=1",
             "--hard-mask",
+            "--depth=r32",  # float output: deterministic (8/16-bit output is dithered at random)
         ],
     log:
         "logs/fusion/{dataset}/{set}/enfuse.log",

@@ -1,4 +1,7 @@
-"""Rule fuse_enfuse: fuse with the enfuse program (contrast weighting, hard mask), the photographers' tool."""
+"""Rule fuse_enfuse: fuse with the enfuse program (contrast weighting, hard mask), the photographers' tool.
+
+enfuse writes float output (deterministic; its 8/16-bit output is randomly dithered), clipped to [0, 1]
+and written at the bit depth of the sources."""
 from _wf import image_set, start
 
 logger = start(snakemake)
@@ -8,7 +11,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from mffssim import read_image, read_image_set, write_image
+import numpy as np
+import tifffile
+
+from mffssim import read_image_set, write_image
 
 files = image_set(snakemake.params.set_dir)
 sources, bit_depth = read_image_set(files.sources)
@@ -23,8 +29,16 @@ with tempfile.TemporaryDirectory() as tmp:
     logger.info("enfuse output:\n%s%s", done.stdout, done.stderr)
     if done.returncode != 0:
         raise RuntimeError(f"enfuse failed on {snakemake.params.set_dir} with exit code {done.returncode}")
-    fused = read_image(out)  # LZW-compressed RGBA TIFF; the alpha channel is dropped
-if fused.shape[2] != sources.shape[3]:  # enfuse writes colour for gray inputs
+    # a compressed float TIFF with an alpha channel; the blend overshoots [0, 1] slightly at edges
+    fused = np.asarray(tifffile.imread(out), dtype=np.float32)
+if fused.ndim == 2:
+    fused = fused[:, :, None]
+if fused.shape[2] in (2, 4):  # drop alpha
+    fused = fused[:, :, :-1]
+if not np.all(np.isfinite(fused)):
+    raise RuntimeError(f"enfuse returned non-finite values for {snakemake.params.set_dir}")
+fused = np.clip(fused, 0.0, 1.0)
+if fused.shape[2] != sources.shape[3]:  # colour written for gray sources
     fused = fused.mean(axis=2, keepdims=True) if sources.shape[3] == 1 else fused
 if fused.shape[:2] != sources.shape[1:3]:
     raise RuntimeError(f"enfuse returned {fused.shape[:2]} pixels for sources of {sources.shape[1:3]}")

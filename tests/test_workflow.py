@@ -162,14 +162,15 @@ def test_reruns_only_what_a_change_touches(run):
     assert "embedded_dataset" not in jobs and "download_dataset" not in jobs and "fuse_average" not in jobs
 
 
-def test_corrupted_download_fails_and_leaves_nothing(tmp_path, shared_data):
+def test_corrupted_download_fails_and_leaves_nothing(tmp_path, shared_data, serve_directory):
     mirror = tmp_path / "mirror"
     shutil.copytree(shared_data / "mffssim_examples", mirror / "mffssim_examples")
     victim = mirror / "mffssim_examples" / "shell" / "source_2.tif"
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0xFF
     victim.write_bytes(bytes(data))
-    config = write_config(tmp_path / "mirror.yaml", {"download": {"mirror": str(mirror), "retries": 1}})
+    url = serve_directory(mirror)  # over HTTP on 127.0.0.1, like the real mirror
+    config = write_config(tmp_path / "mirror.yaml", {"download": {"mirror": url, "retries": 1}})
     workdir = tmp_path / "run"
     proc = snakemake(workdir, "resources/data/mffssim_examples.sets.tsv", configs=(config,))
     assert proc.returncode != 0
@@ -203,7 +204,9 @@ def test_schema_documents_every_key_and_matches_config_yaml():
     assert filled["fusion"]["iterations"] >= 1 and filled["focus"]["detectors"]
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     validate(yaml.safe_load((REPO / "config.yaml").read_text()), str(SCHEMA))
-    for key, _ in _schema_leaves(schema):  # config.yaml spells out every key
+    readme = (REPO / "README.md").read_text()
+    for key, _ in _schema_leaves(schema):  # config.yaml spells out every key, the README documents it
+        assert f"| `{key}` |" in readme, f"README's configuration reference lacks {key}"
         node = config
         for part in key.split("."):
             assert part in node, f"config.yaml lacks {key}"
