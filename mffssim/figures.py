@@ -109,6 +109,7 @@ def panel_figure(
     for k in range(n_sources):
         axes[0, k].set_axis_on()
         _show(axes[0, k], sources[k], f"source {k + 1}")
+        axes[0, k].add_patch(Rectangle((left - 0.5, top - 0.5), crop_w, crop_h, fill=False, edgecolor="red", linewidth=1))
     axes[0, n_sources].set_axis_on()
     _show(axes[0, n_sources], map_to_display(focus_map), "focus map")
     for j, (name, image) in enumerate(fused.items()):

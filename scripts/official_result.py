@@ -12,8 +12,13 @@ kind = snakemake.wildcards.kind
 folder = Path(snakemake.params.official_dir)
 sources, _ = read_image_set(image_set(snakemake.params.set_dir).sources)
 fused, depth = read_image_and_depth(folder / f"{kind}_fused.png")
-if fused.shape[:2] != sources.shape[1:3]:
-    raise ImageError(f"{folder / f'{kind}_fused.png'}: size {fused.shape[:2]} differs from the sources {sources.shape[1:3]}")
+if sources.shape[3] == 1 and fused.shape[2] == 3:
+    # the authors saved their gray results as RGB (channels equal to within one level): average them
+    spread = float((fused.max(axis=2) - fused.min(axis=2)).max())
+    logger.info("gray sources, RGB result (channels differ by at most %.4f): averaged to gray", spread)
+    fused = fused.mean(axis=2, keepdims=True)
+if fused.shape != sources.shape[1:]:
+    raise ImageError(f"{folder / f'{kind}_fused.png'}: shape {fused.shape} differs from the sources {sources.shape[1:]}")
 focus_map = read_focus_map(folder / f"{kind}_map.png", sources.shape[0], shape=sources.shape[1:3])
 logger.info("official %s result of %s", kind, folder)
 write_image(snakemake.output.fused, fused, depth if depth in (8, 16) else 16)
