@@ -7,7 +7,7 @@ from mffssim.datasets import dataset_set_ids, download_dataset
 
 name = snakemake.wildcards.downloadable
 download_dataset(
-    name, snakemake.params.dest, mirror=snakemake.params.mirror, retries=snakemake.params.retries
+    name, snakemake.params.dest, mirror=snakemake.params.mirror, retries=snakemake.params.retries, progress=True
 )
 logger.info("downloaded %s into %s", name, snakemake.params.dest)
 write_set_index(snakemake.params.dest, list(dataset_set_ids(name)), snakemake.output.index)

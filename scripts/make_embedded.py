@@ -5,11 +5,6 @@ logger = start(snakemake)
 
 from mffssim.datasets import make_embedded_dataset
 
-set_ids = make_embedded_dataset(
-    snakemake.params.dest,
-    seed=snakemake.params.seed,
-    size=snakemake.params.size,
-    sets=list(snakemake.params.sets) or None,
-)
+set_ids = make_embedded_dataset(snakemake.params.dest, seed=snakemake.params.seed, size=snakemake.params.size)
 logger.info("made %d embedded image sets in %s", len(set_ids), snakemake.params.dest)
-write_set_index(snakemake.params.dest, list(snakemake.params.sets) or list(set_ids), snakemake.output.index)
+write_set_index(snakemake.params.dest, list(set_ids), snakemake.output.index)

@@ -161,6 +161,14 @@ def test_reruns_only_what_a_change_touches(run):
     assert jobs.get("focus_map") == n_sets and jobs.get("fuse_pixelwise") == n_sets
     assert "embedded_dataset" not in jobs and "download_dataset" not in jobs and "fuse_average" not in jobs
 
+    another = write_config(run["dir"] / "sets.yaml", {"sets": {"embedded": ["camera", "coins"]}})
+    proc = snakemake(run["dir"], "-n", configs=run["configs"] + (another,))
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert jobs == {  # the new set only, plus the embedded table and figures; the data are not remade
+        "focus_map": 1, "fuse_mffssim": 1, "fuse_pixelwise": 1, "fuse_average": 1, "metrics": 1,
+        "set_panel": 1, "table": 1, "convergence": 1, "all": 1,
+    }
+
 
 def test_corrupted_download_fails_and_leaves_nothing(tmp_path, shared_data, serve_directory):
     mirror = tmp_path / "mirror"
