@@ -224,6 +224,8 @@ def final_outputs():
         targets += [f"results/figures/{dataset}/panel_{s}.png" for s in set_ids]
         if any(m.startswith("mffssim_") for m in dataset_methods(dataset)):
             targets.append(f"results/figures/{dataset}/convergence.png")
+    if resnet_used():  # the detector's loss curve and held-out evaluation (rules/detector.smk)
+        targets += [f"{DETECTOR_DIR}/loss.png", f"{DETECTOR_DIR}/evaluation.csv", f"{DETECTOR_DIR}/evaluation.md"]
     return targets
 
 

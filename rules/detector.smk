@@ -1,5 +1,129 @@
-# The ResNet focus-map detector (issue "ResNet focus-map detector") joins here: rules that synthesise
-# training pairs, train the network and write results/{dataset}/{set}/maps/resnet.png for
-# rules/fusion.smk. Until then no rule provides `resnet` maps, and asking for them fails at parse time.
+# The ResNet focus-map detector (docs/detector.md): train it once (results/detector/), map every K = 2
+# set with it (maps/resnet.png) and run MS-ResNet. Method ids: mffssim_<variant>-resnet is MS-ResNet and
+# pixelwise-resnet Eq. 1 with the ResNet map. For K > 2 the network still compares two images at a time,
+# so both go sequentially, ((X1 + X2) + X3) + ... (mffssim.detector.fuse_sequential): maps/resnet.png is
+# then the K-way map composed from the steps of a pixel-wise sequential fusion, and mffssim_<variant>-resnet
+# fuses each step by MFF-SSIM optimisation, saving each step's map and Q trace under its steps/ folder.
 
-RESNET_RULES = False
+RESNET_RULES = True
+DETECTOR_DIR = "results/detector"
+
+
+def detector_settings():
+    """The DetectorConfig mapping of config `detector:` (workflow-only keys left out, the VOC root resolved)."""
+    settings = {k: v for k, v in config["detector"].items() if k not in ("threads", "device", "tile", "voc2012_root")}
+    if settings["source"] == "voc_seg_samples":
+        settings["root"] = f"{DATA}/voc_seg_samples"
+    elif settings["source"] == "voc2012":
+        root = config["detector"]["voc2012_root"]
+        if not root:
+            raise ConfigError("config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)")
+        settings["root"] = str(Path(root).expanduser())
+    return settings
+
+
+def detector_training_data(wildcards):
+    """The downloaded VOC samples when the detector trains on them; nothing otherwise."""
+    return [data_index("voc_seg_samples")] if config["detector"]["source"] == "voc_seg_samples" else []
+
+
+def resnet_used():
+    """Whether any output of the run needs the trained network."""
+    return "resnet" in config["focus"]["detectors"] or config["metrics"]["index_detector"] == "resnet"
+
+
+rule train_detector:
+    input:
+        detector_training_data,
+    output:
+        weights=f"{DETECTOR_DIR}/weights.pt",
+        loss_csv=f"{DETECTOR_DIR}/loss.csv",
+        loss=report(
+            f"{DETECTOR_DIR}/loss.png",
+            caption="../report/detector_loss.rst",
+            category="Detector",
+            labels={"figure": "loss curve"},
+        ),
+        evaluation=report(
+            f"{DETECTOR_DIR}/evaluation.csv",
+            caption="../report/detector_evaluation.rst",
+            category="Detector",
+            labels={"table": "held-out evaluation"},
+        ),
+        evaluation_md=f"{DETECTOR_DIR}/evaluation.md",
+    params:
+        settings=detector_settings(),
+        device=config["detector"]["device"],
+    log:
+        "logs/detector/train.log",
+    benchmark:
+        "results/benchmarks/detector/train.tsv"
+    threads: config["detector"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/detector_train.py"
+
+
+rule detect_resnet:
+    input:
+        unpack(set_inputs),
+        weights=rules.train_detector.output.weights,
+    output:
+        focus_map="results/{dataset}/{set}/maps/resnet.png",
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        device=config["detector"]["device"],
+        tile=config["detector"]["tile"],
+    log:
+        "logs/focus/{dataset}/{set}/resnet.log",
+    benchmark:
+        "results/benchmarks/focus/{dataset}/{set}/resnet.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/detector_map.py"
+
+
+rule fuse_ms_resnet:
+    input:
+        unpack(set_inputs),
+        weights=rules.train_detector.output.weights,
+    output:
+        fused="results/{dataset}/{set}/mffssim_{variant}-resnet/fused.png",
+        focus_map="results/{dataset}/{set}/mffssim_{variant}-resnet/focus_map.png",
+        trace="results/{dataset}/{set}/mffssim_{variant}-resnet/trace.csv",
+        steps=directory("results/{dataset}/{set}/mffssim_{variant}-resnet/steps"),
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        variant=lambda wc: wc.variant,
+        window_ratio=config["focus"]["window_ratio"],
+        window_cap=config["focus"]["window_cap"],
+        optimizer=config["fusion"]["optimizer"],
+        lr=config["fusion"]["lr"],
+        iterations=config["fusion"]["iterations"],
+        tol=config["fusion"]["tol"],
+        init=config["fusion"]["init"],
+        device=config["fusion"]["device"],
+        dtype=config["fusion"]["dtype"],
+        detector_device=config["detector"]["device"],
+        tile=config["detector"]["tile"],
+    log:
+        "logs/fusion/{dataset}/{set}/mffssim_{variant}-resnet.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/mffssim_{variant}-resnet.tsv"
+    threads: config["fusion"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/detector_fuse.py"

@@ -10,6 +10,8 @@ rule fuse_mffssim:
         fused="results/{dataset}/{set}/mffssim_{variant}-{detector}/fused.png",
         focus_map="results/{dataset}/{set}/mffssim_{variant}-{detector}/focus_map.png",
         trace="results/{dataset}/{set}/mffssim_{variant}-{detector}/trace.csv",
+    wildcard_constraints:
+        detector="lap|given",  # MS-ResNet (sequential for K > 2) is rule fuse_ms_resnet in rules/detector.smk
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         variant=lambda wc: wc.variant,

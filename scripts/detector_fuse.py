@@ -1,0 +1,62 @@
+"""Rule fuse_ms_resnet: MS-ResNet, MFF-SSIM optimisation from the ResNet map, one pair at a time for K > 2
+(mffssim.detector.fuse_sequential). Writes the fused image, the composed K-way map, the last step's Q
+trace, and under steps/ each step's map and trace."""
+from _wf import image_set, start
+
+logger = start(snakemake)
+
+import csv
+from pathlib import Path
+
+import torch
+
+from detector_steps import compose_step_maps
+from mffssim import fuse, read_image_set, window_size, write_focus_map, write_image
+from mffssim.detector import fuse_sequential
+from mffssim.io import atomic_write
+
+torch.set_num_threads(snakemake.threads)
+params = snakemake.params
+files = image_set(params.set_dir)
+sources, bit_depth = read_image_set(files.sources)
+n_sources, height, width = sources.shape[:3]
+window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
+logger.info("MS-ResNet of %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, %d iterations",
+            params.set_dir, n_sources, width, height, params.variant, window, params.optimizer, params.lr,
+            params.iterations)
+traces = []
+
+
+def fuse_step(pair, focus_map):
+    """One pairwise MFF-SSIM fusion; keeps its Q trace."""
+    result = fuse(pair, focus_map, window=window, variant=params.variant, optimizer=params.optimizer,
+                  lr=params.lr, iterations=params.iterations, tol=params.tol, init=params.init,
+                  device=params.device, dtype=params.dtype, progress=True)
+    traces.append([float(q) for q in result.trace])
+    logger.info("step %d: %d iterations in %.2f s, Q %.6f -> %.6f", len(traces), result.iterations,
+                result.seconds, traces[-1][0], traces[-1][-1])
+    return result
+
+
+image, steps = fuse_sequential(sources, snakemake.input.weights, device=params.detector_device,
+                               tile=params.tile, fuse=fuse_step)
+
+
+def write_trace(path, trace):
+    def _write(tmp):
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["iteration", "q"])
+            writer.writerows((i, f"{q:.10f}") for i, q in enumerate(trace))
+
+    atomic_write(path, _write)
+
+
+steps_dir = Path(snakemake.output.steps)
+steps_dir.mkdir(parents=True, exist_ok=True)
+for number, (step_map, trace) in enumerate(zip(steps, traces), start=1):
+    write_focus_map(steps_dir / f"step_{number}_map.png", step_map)
+    write_trace(steps_dir / f"step_{number}_trace.csv", trace)
+write_image(snakemake.output.fused, image, bit_depth if bit_depth in (8, 16) else 16)
+write_focus_map(snakemake.output.focus_map, compose_step_maps(steps))
+write_trace(snakemake.output.trace, traces[-1])
