@@ -221,6 +221,21 @@ def test_schema_documents_every_key_and_matches_config_yaml():
             node = node[part]
 
 
+def test_schema_choices_match_the_library():
+    """The schema's enums are the names the library accepts, so a valid config never fails in a job."""
+    from mffssim.datasets import DATASETS
+    from mffssim.fusion import INITS, OPTIMIZERS
+    from mffssim.metrics.evaluate import METRIC_NAMES
+
+    props = yaml.safe_load(SCHEMA.read_text())["properties"]
+    fusion = props["fusion"]["properties"]
+    assert set(fusion["optimizer"]["enum"]) == set(OPTIMIZERS)
+    assert set(fusion["init"]["enum"]) <= set(INITS)
+    assert set(props["metrics"]["properties"]["names"]["items"]["enum"]) == set(METRIC_NAMES)
+    runnable = set(DATASETS) - {"mffssim_official_results", "voc_seg_samples"}  # not image sets to fuse
+    assert set(props["datasets"]["items"]["enum"]) == runnable | {"embedded", "folder"}
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
