@@ -3,6 +3,8 @@
 ``mffssim fuse SRC1 SRC2 [SRC...] -o OUT`` fuses K registered sources by maximising the MFF-SSIM index
 and writes the fused image at the sources' bit depth. Every input is checked before any work, and an
 error prints one line naming the file (or the option) to stderr and exits with status 2, writing nothing.
+With ``--detector resnet --weights W.pt`` the trained network gives the map; for K > 2 sources the fusion
+then goes one pair at a time, ((X1 + X2) + X3) + ..., as the paper's MS-ResNet does.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
 
 from .io import IMAGE_EXTENSIONS, read_focus_map, read_image_set, write_focus_map, write_image
 
@@ -88,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--save-map", metavar="PATH", help="also write the focus map used (PNG)")
     fuse.add_argument("--detector", choices=DETECTORS, default="lap",
                       help="focus detector when no --map is given (default: lap, the Laplacian energy)")
-    fuse.add_argument("--weights", metavar="W.pt", help="weights of the ResNet detector (--detector resnet)")
+    fuse.add_argument("--weights", metavar="W.pt", help="weights of the ResNet detector (--detector resnet; K > 2 sources are fused one pair at a time)")
     fuse.add_argument("--window", type=_odd_window, metavar="N", help="odd window size (default: the authors' rule)")
     fuse.add_argument("--variant", choices=VARIANTS, default="paper",
                       help="paper (the equations, default) or reference (the authors' code)")
@@ -110,6 +114,15 @@ def _check_image_path(path: Path, option: str) -> None:
         raise CommandError(f"{path}: {option} is a directory")
 
 
+def _resnet_weights(args) -> str:
+    """The checked --weights path of --detector resnet."""
+    if args.weights is None:
+        raise CommandError("--detector resnet needs --weights W.pt")
+    if not Path(args.weights).is_file():
+        raise CommandError(f"{args.weights}: no such weights file")
+    return args.weights
+
+
 def _focus_map(args, sources, device: str):
     """The map from --map, or from the chosen detector; None lets fuse() run the Laplacian detector."""
     count, height, width = sources.shape[:3]
@@ -117,20 +130,58 @@ def _focus_map(args, sources, device: str):
         return read_focus_map(args.map, count, shape=(height, width))
     if args.detector == "lap":
         return None
-    if args.weights is None:
-        raise CommandError("--detector resnet needs --weights W.pt")
-    if not Path(args.weights).is_file():
-        raise CommandError(f"{args.weights}: no such weights file")
-    if count != 2:
-        raise CommandError(f"{args.sources[2]}: the ResNet detector compares two sources, got {count}")
+    weights = _resnet_weights(args)
     try:
         from .detector import detect_focus_map
     except ImportError as error:
         raise CommandError(f"--detector resnet is not available: {error}") from None
     try:
-        return detect_focus_map(sources, args.weights, device=device)
+        return detect_focus_map(sources, weights, device=device)
     except (OSError, RuntimeError, ValueError, KeyError) as error:
-        raise CommandError(f"{args.weights}: cannot be used as detector weights ({error})") from None
+        raise CommandError(f"{weights}: cannot be used as detector weights ({error})") from None
+
+
+def compose_step_maps(steps: Sequence[np.ndarray]) -> np.ndarray:
+    """``(K, H, W)`` map from the K - 1 step maps ``(2, H, W)`` of a sequential fusion ((X1 + X2) + X3) + ...
+
+    Source 1 keeps the pixels every step gave to the running fusion; source k > 1 those step k - 1 gave it
+    and no later step took away. One-hot steps give a one-hot map; one step is returned as it is.
+    """
+    if len(steps) == 0:
+        raise ValueError("need at least one step map")
+    kept = np.ones_like(steps[0][0])
+    layers = []
+    for step in reversed(steps):  # the last step decides first
+        layers.append(kept * step[1])
+        kept = kept * step[0]
+    layers.append(kept)
+    return np.stack(layers[::-1]).astype(np.float32)
+
+
+def _fuse_sequential(args, sources, device: str, fuse, options: dict):
+    """MS-ResNet for K > 2 (``mffssim.detector.fuse_sequential``): one FusionResult whose map is composed
+    from the steps' maps and whose iterations and seconds are the steps' totals (trace: the last step's)."""
+    import dataclasses
+
+    weights = _resnet_weights(args)
+    try:
+        from .detector import fuse_sequential
+    except ImportError as error:
+        raise CommandError(f"--detector resnet is not available: {error}") from None
+    results = []
+
+    def step(pair, focus_map):
+        results.append(fuse(pair, focus_map, device=device, **options))
+        return results[-1]
+
+    try:
+        image, maps = fuse_sequential(sources, weights, device=device, fuse=step)
+    except (OSError, RuntimeError, KeyError) as error:
+        raise CommandError(f"{weights}: cannot be used as detector weights ({error})") from None
+    return dataclasses.replace(
+        results[-1], image=image, focus_map=compose_step_maps(maps),
+        iterations=sum(r.iterations for r in results), seconds=sum(r.seconds for r in results),
+    )
 
 
 def run_fuse(args: argparse.Namespace) -> None:
@@ -154,20 +205,12 @@ def run_fuse(args: argparse.Namespace) -> None:
     window = args.window if args.window is not None else window_size(height, width)
     if window > min(height, width):
         raise CommandError(f"{args.sources[0]}: the image ({width}x{height}) is smaller than the window {window}")
-    focus_map = _focus_map(args, sources, device)
-    result = fuse(
-        sources,
-        focus_map,
-        window=window,
-        variant=args.variant,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        iterations=args.iterations,
-        tol=args.tol,
-        init=args.init,
-        device=device,
-        progress=not args.quiet,
-    )
+    options = dict(window=window, variant=args.variant, optimizer=args.optimizer, lr=args.lr,
+                   iterations=args.iterations, tol=args.tol, init=args.init, progress=not args.quiet)
+    if args.map is None and args.detector == "resnet" and len(sources) > 2:
+        result = _fuse_sequential(args, sources, device, fuse, options)
+    else:
+        result = fuse(sources, _focus_map(args, sources, device), device=device, **options)
     write_image(output, result.image, bit_depth if bit_depth in (8, 16) else 16)
     if args.save_map is not None:
         write_focus_map(args.save_map, result.focus_map)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from detector_steps import compose_step_maps
+from mffssim.cli import compose_step_maps  # one copy, shared with `mffssim fuse --detector resnet`
 from mffssim import fuse, read_image_set, window_size, write_focus_map, write_image
 from mffssim.detector import fuse_sequential
 from mffssim.io import atomic_write

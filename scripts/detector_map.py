@@ -6,7 +6,7 @@ logger = start(snakemake)
 
 import torch
 
-from detector_steps import compose_step_maps
+from mffssim.cli import compose_step_maps  # one copy, shared with `mffssim fuse --detector resnet`
 from mffssim import pixelwise_fuse, read_image_set, write_focus_map
 from mffssim.detector import fuse_sequential
 

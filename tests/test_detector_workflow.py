@@ -1,0 +1,189 @@
+"""The ResNet detector joined to the workflow (rules/detector.smk) and to ``mffssim fuse --detector resnet``.
+
+CLI: K = 2 and K = 3 sources with random-initialised tiny weights (K = 3 goes one pair at a time). Workflow:
+a dry run of the default config plans training, detection and MS-ResNet; a real run of a 1-epoch tiny
+detector on one small set, then dry runs showing that a detector setting reruns only the ResNet side.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from scipy import ndimage
+
+from mffssim import pixelwise_fuse
+from mffssim.cli import compose_step_maps, main
+from mffssim.detector import FocusNet, detect_focus_map, fuse_sequential, save_weights
+from mffssim.io import read_focus_map, read_image, write_image
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "config" / "tiny.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+@pytest.fixture
+def weights(tmp_path) -> str:
+    torch.manual_seed(0)
+    path = tmp_path / "weights.pt"
+    save_weights(FocusNet(width=4, blocks=1), path)
+    return str(path)
+
+
+def _stack(tmp_path, k: int) -> list[str]:
+    """K sources, each sharp in its own vertical band of a random texture."""
+    rng = np.random.default_rng(1)
+    sharp = ndimage.gaussian_filter(rng.random((24, 36)), 0.7)
+    blurred = ndimage.gaussian_filter(sharp, 2.5, mode="mirror")
+    paths = []
+    for i in range(k):
+        image = blurred.copy()
+        band = slice(i * 36 // k, (i + 1) * 36 // k)
+        image[:, band] = sharp[:, band]
+        paths.append(str(tmp_path / f"source_{i + 1}.png"))
+        write_image(paths[-1], image, 8)
+    return paths
+
+
+FAST = ["--iterations", "3", "--window", "5", "-q"]
+
+
+def test_cli_resnet_two_sources_uses_the_detectors_map(tmp_path, weights):
+    sources = _stack(tmp_path, 2)
+    out, saved = tmp_path / "fused.png", tmp_path / "map.png"
+    assert main(["fuse", *sources, "-o", str(out), "--detector", "resnet", "--weights", weights,
+                 "--save-map", str(saved), *FAST]) == 0
+    expected = detect_focus_map(np.stack([read_image(p) for p in sources]), weights, device="cpu")
+    np.testing.assert_array_equal(read_focus_map(saved, 2, shape=(24, 36)), expected)
+    assert read_image(out).shape[:2] == (24, 36)
+
+
+def test_cli_resnet_three_sources_fuses_one_pair_at_a_time(tmp_path, weights, capsys):
+    sources = _stack(tmp_path, 3)
+    out, saved = tmp_path / "fused.png", tmp_path / "map.png"
+    assert main(["fuse", *sources, "-o", str(out), "--detector", "resnet", "--weights", weights,
+                 "--save-map", str(saved), *FAST]) == 0, capsys.readouterr().err
+    images = np.stack([read_image(p) for p in sources])
+    # the same steps through the library: the saved map is their composition
+    _, steps = fuse_sequential(images, weights, device="cpu", window=5, iterations=3)
+    composed = read_focus_map(saved, 3, shape=(24, 36))
+    np.testing.assert_array_equal(composed, compose_step_maps(steps))
+    assert read_image(out).shape[:2] == (24, 36)
+
+
+def test_cli_resnet_three_sources_needs_weights(tmp_path, capsys):
+    sources = _stack(tmp_path, 3)
+    out = tmp_path / "fused.png"
+    assert main(["fuse", *sources, "-o", str(out), "--detector", "resnet", *FAST]) == 2
+    assert "--weights" in capsys.readouterr().err and not out.exists()
+
+
+def test_composed_map_reproduces_sequential_pixelwise_fusion():
+    rng = np.random.default_rng(2)
+    sources = rng.random((4, 10, 12, 3)).astype(np.float32)
+    steps, current = [], sources[0]
+    for following in sources[1:]:  # random one-hot steps, fused pixel-wise one pair at a time
+        first = (rng.random((10, 12)) > 0.5).astype(np.float32)
+        steps.append(np.stack([first, 1 - first]))
+        current = pixelwise_fuse(np.stack([current, following]), steps[-1])
+    composed = compose_step_maps(steps)
+    assert composed.shape == (4, 10, 12) and np.all(composed.sum(axis=0) == 1)
+    np.testing.assert_allclose(pixelwise_fuse(sources, composed), current, atol=1e-6)
+    np.testing.assert_array_equal(compose_step_maps(steps[:1]), steps[0])  # K = 2: the one map
+
+
+# ----------------------------------------------------------------------------------------------- workflow
+def snakemake(workdir: Path, *args: str, configs: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(workdir), "--cores", "2", *args]
+    if configs:
+        command += ["--configfile", *map(str, configs)]
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table ({} when nothing is to be done)."""
+    if "Job stats:" not in output:
+        return {}
+    counts = {}
+    for line in output.split("Job stats:", 1)[1].splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)\s*$", line)
+        if not match or match.group(1) == "total":
+            break
+        counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+def _fail(proc) -> str:
+    return f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+
+
+@pytest.mark.slow
+def test_default_config_plans_training_detection_and_ms_resnet(tmp_path):
+    from mffssim.datasets import EMBEDDED_SETS
+
+    proc = snakemake(tmp_path, "-n")  # config.yaml alone: the default run
+    assert proc.returncode == 0, _fail(proc)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    n_sets = len(EMBEDDED_SETS)
+    assert jobs["train_detector"] == 1
+    assert jobs["detect_resnet"] == n_sets
+    assert jobs["fuse_ms_resnet"] == 2 * n_sets  # mffssim_paper-resnet and mffssim_reference-resnet
+    assert jobs["fuse_pixelwise"] == 3 * n_sets  # lap, given, resnet
+    assert "results/embedded/chelsea_k3/mffssim_paper-resnet/fused.png" in proc.stdout  # K = 3 too
+    assert "results/detector/evaluation.md" in proc.stdout
+
+
+def _write(path: Path, values: dict) -> Path:
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+TINY_DETECTOR = {"width": 4, "blocks": 1, "epochs": 1, "samples_per_epoch": 16, "batch_size": 8, "crop": 32,
+                 "heldout_samples": 2, "threads": 1, "device": "cpu"}
+
+
+@pytest.mark.slow
+def test_a_detector_setting_reruns_only_the_resnet_side(tmp_path):
+    run = _write(tmp_path / "resnet.yaml", {
+        "focus": {"detectors": ["lap", "resnet"]},
+        "fusion": {"methods": ["mffssim_paper", "pixelwise"], "iterations": 10},
+        "metrics": {"names": ["psnr"]},
+        "detector": TINY_DETECTOR,
+    })
+    proc = snakemake(tmp_path, configs=(TINY, run))
+    assert proc.returncode == 0, _fail(proc)
+    table = (tmp_path / "results" / "tables" / "embedded.csv").read_text()
+    assert "mffssim_paper-resnet" in table and "pixelwise-resnet" in table
+    evaluation = (tmp_path / "results" / "detector" / "evaluation.csv").read_text()
+    assert "accuracy" in evaluation and "mean_iou" in evaluation
+    assert (tmp_path / "results" / "detector" / "loss.png").stat().st_size > 0
+    assert (tmp_path / "results" / "embedded" / "camera" / "mffssim_paper-resnet" / "steps" / "step_1_map.png").is_file()
+
+    nothing = snakemake(tmp_path, "-n", configs=(TINY, run))
+    assert planned_jobs(nothing.stdout + nothing.stderr) == {}, nothing.stdout[-2000:]
+
+    changed = _write(tmp_path / "lr.yaml", {"detector": {**TINY_DETECTOR, "lr": 2.0e-3}})
+    proc = snakemake(tmp_path, "-n", configs=(TINY, run, changed))
+    assert proc.returncode == 0, _fail(proc)
+    assert planned_jobs(proc.stdout + proc.stderr) == {
+        "train_detector": 1, "detect_resnet": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, "metrics": 1,
+        "table": 1, "set_panel": 1, "convergence": 1, "all": 1,
+    }
+    assert "pixelwise-resnet" in proc.stdout and "pixelwise-lap" not in proc.stdout  # the Laplacian side stays
