@@ -6,30 +6,6 @@
 # fuses each step by MFF-SSIM optimisation, saving each step's map and Q trace under its steps/ folder.
 
 RESNET_RULES = True
-DETECTOR_DIR = "results/detector"
-
-
-def detector_settings():
-    """The DetectorConfig mapping of config `detector:` (workflow-only keys left out, the VOC root resolved)."""
-    settings = {k: v for k, v in config["detector"].items() if k not in ("threads", "device", "tile", "voc2012_root")}
-    if settings["source"] == "voc_seg_samples":
-        settings["root"] = f"{DATA}/voc_seg_samples"
-    elif settings["source"] == "voc2012":
-        root = config["detector"]["voc2012_root"]
-        if not root:
-            raise ConfigError("config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)")
-        settings["root"] = str(Path(root).expanduser())
-    return settings
-
-
-def detector_training_data(wildcards):
-    """The downloaded VOC samples when the detector trains on them; nothing otherwise."""
-    return [data_index("voc_seg_samples")] if config["detector"]["source"] == "voc_seg_samples" else []
-
-
-def resnet_used():
-    """Whether any output of the run needs the trained network."""
-    return "resnet" in config["focus"]["detectors"] or config["metrics"]["index_detector"] == "resnet"
 
 
 rule train_detector:

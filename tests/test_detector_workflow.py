@@ -186,4 +186,6 @@ def test_a_detector_setting_reruns_only_the_resnet_side(tmp_path):
         "train_detector": 1, "detect_resnet": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, "metrics": 1,
         "table": 1, "set_panel": 1, "convergence": 1, "all": 1,
     }
-    assert "pixelwise-resnet" in proc.stdout and "pixelwise-lap" not in proc.stdout  # the Laplacian side stays
+    outputs = set(re.findall(r"^\s+output: (.+)$", proc.stdout, flags=re.M))
+    assert "results/embedded/camera/pixelwise-resnet/fused.png, results/embedded/camera/pixelwise-resnet/focus_map.png" in outputs
+    assert not any("-lap/" in line or "maps/lap" in line for line in outputs)  # the Laplacian side stays
