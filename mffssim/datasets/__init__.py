@@ -2,9 +2,25 @@
 synthetic dataset made offline (see DESIGN.md, "Downloads and the mirror")."""
 from __future__ import annotations
 
-from .download import DownloadError, download_dataset, sha256_of, verify_dataset
-from .embedded import EMBEDDED_SETS, EmbeddedSet, make_embedded_dataset, make_embedded_set
-from .manifest import DATASETS, ManifestEntry, dataset_set_ids, load_manifest
+import importlib
+from typing import Any
+
+from .manifest import DATASETS, EMBEDDED_SETS, ManifestEntry, dataset_set_ids, load_manifest
+
+# Loaded on first use, so that planning a workflow (which needs only the names above) skips scipy and
+# the image codecs.
+_LAZY = {
+    "DownloadError": ".download", "download_dataset": ".download", "verify_dataset": ".download",
+    "sha256_of": ".download", "EmbeddedSet": ".embedded", "make_embedded_dataset": ".embedded",
+    "make_embedded_set": ".embedded",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mffssim.datasets' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
 
 __all__ = [
     "DATASETS", "ManifestEntry", "load_manifest", "dataset_set_ids",

@@ -32,11 +32,9 @@ import numpy as np
 
 from ..defocus import defocus_layers, defocus_pair
 from ..io import atomic_write, write_focus_map, write_image
+from .manifest import EMBEDDED_SETS
 from .masks import blob_mask, depth_layers, fill_invalid, object_mask
 
-EMBEDDED_SETS: tuple[str, ...] = (
-    "camera", "coins", "horse", "astronaut", "coffee", "chelsea_k3", "motorcycle_k2", "motorcycle_k3",
-)
 DEFAULT_SIZE = 192
 SIGMA_RANGE = (2.0, 4.5)  # Eq. 16 sets, foreground and background each (at size 192)
 LAYER_STEP_RANGE = (1.5, 2.5)  # chelsea_k3: sigma per layer of distance from the focal layer

@@ -23,6 +23,11 @@ DATASETS: tuple[str, ...] = (
     "mffssim_examples",
     "voc_seg_samples",
 )
+# The embedded data set's image sets (made by .embedded); kept here with the other static names so that
+# planning a workflow needs no image library.
+EMBEDDED_SETS: tuple[str, ...] = (
+    "camera", "coins", "horse", "astronaut", "coffee", "chelsea_k3", "motorcycle_k2", "motorcycle_k3",
+)
 
 MANIFEST_COLUMNS = ("dest", "sha256", "bytes", "url")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
