@@ -3,19 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from scipy import ndimage
 
 from mffssim.cli import main
 from mffssim.io import read_focus_map, read_image_and_depth, write_focus_map, write_image
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny images run faster on one torch thread (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _sources(h=24, w=30, channels=3, seed=0):

@@ -27,12 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "config" / "tiny.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny images run faster on one torch thread (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---------------------------------------------------------------------------------------------------- CLI

@@ -13,13 +13,8 @@ from mffssim.ssim import MFFSSIMObjective, mffssim_index
 WINDOW = 5
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny images run faster on one thread, and a busy shared CPU makes two spinning threads crawl."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny images run faster on one torch thread (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _pair(channels=3, count=2, h=20, w=24, seed=0):
