@@ -34,6 +34,21 @@ def image_set(set_dir: str):
     return found[folder.name]
 
 
+def write_trace(path, trace) -> None:
+    """Write a Q trace as ``trace.csv`` (columns iteration, q; iteration 0 is the starting image), atomically."""
+    import csv
+
+    from mffssim.io import atomic_write
+
+    def _write(tmp):
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["iteration", "q"])
+            writer.writerows((i, f"{float(q):.10f}") for i, q in enumerate(trace))
+
+    atomic_write(path, _write)
+
+
 def write_set_index(root: str, set_ids: list[str], path: str) -> None:
     """Write the index of a data set once it is complete: one line per set id with its files (recursively).
 

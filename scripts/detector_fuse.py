@@ -1,11 +1,10 @@
 """Rule fuse_ms_resnet: MS-ResNet, MFF-SSIM optimisation from the ResNet map, one pair at a time for K > 2
 (mffssim.detector.fuse_sequential). Writes the fused image, the composed K-way map, the last step's Q
 trace, and under steps/ each step's map and trace."""
-from _wf import image_set, start
+from _wf import image_set, start, write_trace
 
 logger = start(snakemake)
 
-import csv
 from pathlib import Path
 
 import torch
@@ -13,7 +12,6 @@ import torch
 from mffssim.cli import compose_step_maps  # one copy, shared with `mffssim fuse --detector resnet`
 from mffssim import fuse, read_image_set, window_size, write_focus_map, write_image
 from mffssim.detector import fuse_sequential
-from mffssim.io import atomic_write
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params
@@ -40,16 +38,6 @@ def fuse_step(pair, focus_map):
 
 image, steps = fuse_sequential(sources, snakemake.input.weights, device=params.detector_device,
                                tile=params.tile, fuse=fuse_step)
-
-
-def write_trace(path, trace):
-    def _write(tmp):
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["iteration", "q"])
-            writer.writerows((i, f"{q:.10f}") for i, q in enumerate(trace))
-
-    atomic_write(path, _write)
 
 
 steps_dir = Path(snakemake.output.steps)

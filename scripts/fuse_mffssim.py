@@ -1,14 +1,11 @@
 """Rule fuse_mffssim: maximise the MFF-SSIM index (Algorithm 1) from a focus map; write image, map and Q trace."""
-from _wf import image_set, start
+from _wf import image_set, start, write_trace
 
 logger = start(snakemake)
-
-import csv
 
 import torch
 
 from mffssim import fuse, read_focus_map, read_image_set, window_size, write_focus_map, write_image
-from mffssim.io import atomic_write
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params
@@ -40,13 +37,4 @@ logger.info("%d iterations in %.2f s, Q %.6f -> %.6f", result.iterations, result
 
 write_image(snakemake.output.fused, result.image, bit_depth if bit_depth in (8, 16) else 16)
 write_focus_map(snakemake.output.focus_map, result.focus_map)
-
-
-def _write_trace(tmp):
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["iteration", "q"])
-        writer.writerows((i, f"{q:.10f}") for i, q in enumerate(trace))
-
-
-atomic_write(snakemake.output.trace, _write_trace)
+write_trace(snakemake.output.trace, trace)
