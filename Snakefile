@@ -23,6 +23,8 @@ include: "rules/focus.smk"
 include: "rules/fusion.smk"
 include: "rules/metrics.smk"
 include: "rules/report.smk"
+include: "rules/ablations.smk"
+include: "rules/experiments.smk"
 
 
 check_detectors()
