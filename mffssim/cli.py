@@ -2,23 +2,27 @@
 
 ``mffssim fuse SRC1 SRC2 [SRC...] -o OUT`` fuses K registered sources by maximising the MFF-SSIM index
 and writes the fused image at the sources' bit depth. Every input is checked before any work, and an
-error prints one line naming the file (or the option) to stderr and exits with status 2, writing nothing.
+error prints one line naming the file (or the option) to stderr and exits with status 2, writing nothing;
+a failure to write (read-only folder, full disk) prints one line naming the file and exits with status 1,
+leaving what was there before untouched (the image and --save-map's map are renamed into place together).
 With ``--detector resnet --weights W.pt`` the trained network gives the map; for K > 2 sources the fusion
 then goes one pair at a time, ((X1 + X2) + X3) + ..., as the paper's MS-ResNet does.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .io import IMAGE_EXTENSIONS, read_focus_map, read_image_set, write_focus_map, write_image
+from .io import IMAGE_EXTENSIONS, atomic_write_all, read_focus_map, read_image_set, write_focus_map, write_image
 
 PROG = "mffssim"
-EXIT_ERROR = 2
+EXIT_ERROR = 2  # bad input: a file, an option
+EXIT_FAILURE = 1  # the machine: cannot write, out of memory
 
 
 class CommandError(Exception):
@@ -114,6 +118,49 @@ def _check_image_path(path: Path, option: str) -> None:
         raise CommandError(f"{path}: {option} is a directory")
 
 
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse before any work an output whose folder cannot be made or written (the folder is not made here)."""
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CommandError(f"{path}: {option} cannot be written, {folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"{path}: {option} cannot be written, {folder} is read-only")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _check_outputs(args) -> None:
+    """The outputs must be writable and must not overwrite an input (or each other)."""
+    output = Path(args.output)
+    _check_image_path(output, "-o")
+    _check_writable(output, "-o")
+    inputs = [("a source", Path(p)) for p in args.sources]
+    if args.map is not None:
+        inputs.append(("the --map file", Path(args.map)))
+    if args.save_map is not None:
+        saved = Path(args.save_map)
+        if saved.suffix.lower() != ".png":
+            raise CommandError(f"{args.save_map}: --save-map writes a PNG file (use a .png name)")
+        if saved.exists() and saved.is_dir():
+            raise CommandError(f"{saved}: --save-map is a directory")
+        _check_writable(saved, "--save-map")
+        if _same_file(saved, output):
+            raise CommandError(f"{saved}: --save-map and -o name the same file")
+        for what, path in inputs:
+            if _same_file(saved, path):
+                raise CommandError(f"{saved}: --save-map would overwrite {what}")
+    for what, path in inputs:
+        if _same_file(output, path):
+            raise CommandError(f"{output}: -o would overwrite {what}")
+
+
 def _resnet_weights(args) -> str:
     """The checked --weights path of --detector resnet."""
     if args.weights is None:
@@ -191,9 +238,7 @@ def run_fuse(args: argparse.Namespace) -> None:
     from .ssim import window_size
 
     output = Path(args.output)
-    _check_image_path(output, "-o")
-    if args.save_map is not None and Path(args.save_map).suffix.lower() != ".png":
-        raise CommandError(f"{args.save_map}: --save-map writes a PNG file (use a .png name)")
+    _check_outputs(args)
     if len(args.sources) < 2:
         raise CommandError(f"{args.sources[0]}: multi-focus fusion needs at least two sources, got one")
     try:
@@ -211,15 +256,28 @@ def run_fuse(args: argparse.Namespace) -> None:
         result = _fuse_sequential(args, sources, device, fuse, options)
     else:
         result = fuse(sources, _focus_map(args, sources, device), device=device, **options)
-    write_image(output, result.image, bit_depth if bit_depth in (8, 16) else 16)
+    depth = bit_depth if bit_depth in (8, 16) else 16
+    writes = [(output, lambda tmp: write_image(tmp, result.image, depth))]
     if args.save_map is not None:
-        write_focus_map(args.save_map, result.focus_map)
+        writes.append((Path(args.save_map), lambda tmp: write_focus_map(tmp, result.focus_map)))
+    atomic_write_all(writes)  # both or neither
     if not args.quiet:
         print(
             f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
             f"{result.seconds:.1f} s (window {result.window}, {result.variant}, {result.optimizer}, {result.device})",
             file=sys.stderr,
         )
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def _os_message(error: OSError) -> str:
+    """``FILE: reason`` for an OSError that names its file, its own text otherwise."""
+    if error.filename is not None and error.strerror:
+        return f"{os.fsdecode(error.filename)}: {error.strerror}"
+    return _one_line(error)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -232,8 +290,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fuse":
             run_fuse(args)
     except (CommandError, ValueError) as error:  # ImageError is a ValueError; messages name the file
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as error:  # writing failed (atomic_write names the file); nothing was changed
+        print(f"{PROG} {args.command}: error: {_os_message(error)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except MemoryError:
+        print(f"{PROG} {args.command}: error: out of memory (try smaller images or --device cpu)", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -6,12 +6,16 @@ sharpest; K > 2 is a uint8 label image holding the 1-based index of the sharpest
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
+import struct
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import imageio.v3 as iio
 import imagecodecs
@@ -22,6 +26,9 @@ IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _SOURCE_NAME = re.compile(r"^source_(\d+)$")
+# the most pixels a file may declare (16384 x 16384): a damaged or hostile header cannot make the
+# readers allocate gigabytes (Pillow refuses above ~179 M pixels on its own)
+MAX_PIXELS = 1 << 28
 
 
 class ImageError(ValueError):
@@ -50,15 +57,45 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
+def _check_pixels(path: Path, height: int, width: int) -> None:
+    if height * width > MAX_PIXELS:
+        raise ImageError(
+            f"{path}: declares {width}x{height} pixels, more than the {MAX_PIXELS} this reader accepts "
+            "(a damaged header?)"
+        )
+
+
+@contextlib.contextmanager
+def _quiet_decoders():
+    """Silence the decoders' own warnings and tifffile's log lines about damaged tags while a file is read:
+    a file either gives an image or one :class:`ImageError`, never extra lines on stderr."""
+    log = logging.getLogger("tifffile")
+    disabled = log.disabled
+    log.disabled = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.disabled = disabled
+
+
 def _decode(path: Path) -> np.ndarray:
     """Decode by content: PNG with imagecodecs and TIFF with tifffile (both keep 16-bit colour, which
-    Pillow truncates to 8 bits), anything else with imageio."""
+    Pillow truncates to 8 bits), anything else with imageio. The size a PNG or TIFF header declares is
+    checked before anything is decoded."""
     with open(path, "rb") as handle:
-        head = handle.read(8)
-    if head == _PNG_SIGNATURE:
+        head = handle.read(24)
+    if head[:8] == _PNG_SIGNATURE:
+        if len(head) == 24 and head[12:16] == b"IHDR":
+            width, height = struct.unpack(">II", head[16:24])
+            _check_pixels(path, height, width)
         return np.asarray(imagecodecs.png_decode(path.read_bytes()))
     if head[:4] in _TIFF_SIGNATURES:
-        return np.asarray(tifffile.imread(path, key=0))
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            _check_pixels(path, int(page.imagelength), int(page.imagewidth))
+            return np.asarray(page.asarray())
     return np.asarray(iio.imread(path))
 
 
@@ -86,9 +123,18 @@ def read_image_and_depth(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: file is empty")
     try:
-        array = _decode(path)
+        with _quiet_decoders():
+            array = _decode(path)
+    except ImageError:
+        raise
     except Exception as error:  # imageio raises many kinds of errors for bad files
-        raise ImageError(f"{path}: cannot be read as an image ({type(error).__name__}: {error})") from None
+        if isinstance(error, UnicodeDecodeError):  # libpng's message about a damaged chunk, undecodable
+            detail = "damaged data"
+        else:
+            detail = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        raise ImageError(f"{path}: cannot be read as an image ({detail})") from None
+    if array.size == 0:
+        raise ImageError(f"{path}: image has no pixels")
     if path.suffix.lower() == ".gif" and array.ndim >= 3 and array.shape[0] == 1:
         array = array[0]
     if array.ndim == 2:
@@ -117,42 +163,94 @@ def _quantise(image: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.round(np.clip(image, 0.0, 1.0) * top).astype(dtype)
 
 
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same OSError (same errno, so the same subclass), naming ``path`` instead of a temporary file."""
+    if error.errno is None:
+        return OSError(f"{path}: cannot write ({error})")
+    return OSError(error.errno, error.strerror or str(error), str(path))
+
+
+def _about_temporary(error: OSError, path: Path) -> bool:
+    """Whether an OSError names no file or one of ``path``'s temporaries (not a folder or another file)."""
+    if error.filename is None:
+        return True
+    named = Path(os.fsdecode(error.filename))
+    return named.parent == path.parent and named.name.startswith(f".{path.stem}.")
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
 
-    A crash or an error leaves ``path`` as it was (absent, or its old content) and no temporary file.
+    A crash or an error leaves ``path`` as it was (absent, or its old content), no temporary file and no
+    folder that this call created. An ``OSError`` (read-only folder, full disk...) is raised again with its
+    errno, naming ``path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    atomic_write_all([(path, write)])
+
+
+def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[Path], object]]]) -> None:
+    """:func:`atomic_write` for files that belong together (a fused image and its map): each ``write(tmp)``
+    fills a temporary beside its path, and only once all of them succeeded are they renamed into place,
+    so an error leaves every path as it was, no temporary file and no folder that this call created.
+    """
+    staged: list[tuple[Path, Path]] = []
+    created: list[Path] = []
+    current = None
     try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for target, write in items:
+            current = Path(target)
+            created += [p for p in (current.parent, *current.parent.parents) if not p.exists() and p not in created]
+            current.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{current.stem}.", suffix=current.suffix, dir=current.parent)
+            os.close(fd)
+            staged.append((current, Path(name)))
+            write(Path(name))
+            os.chmod(name, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
+        for current, tmp in staged:
+            os.replace(tmp, current)
+    except BaseException as error:
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+        for folder in sorted(created, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # a folder something else wrote into meanwhile stays
+                folder.rmdir()
+        if isinstance(error, OSError) and current is not None and _about_temporary(error, current):
+            raise _naming(error, current) from error
         raise
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8) -> None:
-    """Write a float image in [0, 1] (``(H, W)`` or ``(H, W, C)``) at 8 or 16 bits, atomically.
+    """Write an image (``(H, W)`` or ``(H, W, C)``, C = 1 or 3) at 8 or 16 bits, atomically.
 
-    PNG and TIFF hold both depths; JPEG (written at quality 95), BMP and GIF hold 8 bits only.
+    Float values in [0, 1] are rounded to ``bit_depth`` bits (outside values are clipped); uint8 and uint16
+    arrays are written as they are (bool as 0/255). PNG and TIFF hold both depths; JPEG (written at
+    quality 95), BMP and GIF hold 8 bits only, so 16-bit data are rounded to 8 bits there. Anything else
+    raises ValueError naming ``path``, and nothing is written.
     """
     path = Path(path)
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if image.ndim not in (2, 3):
-        raise ValueError(f"{path}: cannot write an array of shape {image.shape} as an image")
-    if np.issubdtype(image.dtype, np.floating) and not np.all(np.isfinite(image)):
-        raise ValueError(f"{path}: refusing to write an image with NaN or infinite values")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise ValueError(f"{path}: cannot write an array of shape {image.shape} as an image (H, W) or (H, W, 1 or 3)")
+    if image.size == 0:
+        raise ValueError(f"{path}: cannot write an image without pixels (shape {image.shape})")
+    if image.dtype == np.bool_:
+        image = image.astype(np.float32)
+    if np.issubdtype(image.dtype, np.floating):
+        if not np.all(np.isfinite(image)):
+            raise ValueError(f"{path}: refusing to write an image with NaN or infinite values")
+    elif image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"{path}: cannot write pixels of type {image.dtype} (use float in [0, 1], uint8 or uint16)")
     suffix = path.suffix.lower()
     if suffix not in IMAGE_EXTENSIONS:
         raise ValueError(f"{path}: unknown image extension {path.suffix!r}")
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     if suffix not in (".png", ".tif", ".tiff"):
         bit_depth = 8  # JPEG, BMP and GIF hold 8 bits only
+        if image.dtype == np.uint16:
+            image = image.astype(np.float32) / 65535.0
     data = _quantise(image, bit_depth) if np.issubdtype(image.dtype, np.floating) else image
     atomic_write(path, lambda tmp: _encode(tmp, data, suffix))
 

@@ -5,6 +5,7 @@ Scripts import this first (Snakemake puts scripts/ on sys.path), then only use `
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -16,11 +17,40 @@ if _ROOT not in sys.path:
 
 
 def start(snakemake) -> logging.Logger:
-    """Send stderr (warnings, tracebacks, tqdm progress) to the rule's log file; return a logger on it."""
+    """Send stderr (warnings, tracebacks, tqdm progress) to the rule's log file; return a logger on it.
+
+    A problem with the data (an unreadable or mismatched image, a failed download, a file that cannot be
+    written) ends the job with one line ``<rule>: error: <message naming the file>`` in the log instead of
+    a traceback; anything else (a bug) keeps its full traceback.
+    """
     log = open(snakemake.log[0], "w", buffering=1)
     sys.stderr = log
     logging.basicConfig(stream=log, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
+    sys.excepthook = functools.partial(_one_line_errors, snakemake.rule, sys.excepthook)
     return logging.getLogger(snakemake.rule)
+
+
+def _expected(error: BaseException) -> bool:
+    """Whether an error is about the data or the machine (told in one line), not a bug (traceback)."""
+    from mffssim.io import ImageError
+
+    if isinstance(error, (ImageError, MemoryError)):
+        return True
+    if isinstance(error, OSError):
+        return error.filename is not None or error.errno is not None
+    download_error = getattr(sys.modules.get("mffssim.datasets.download"), "DownloadError", None)
+    return download_error is not None and isinstance(error, download_error)
+
+
+def _one_line_errors(rule: str, fallback, kind, error, tb) -> None:
+    if not _expected(error):
+        fallback(kind, error, tb)
+        return
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        message = f"{error.filename}: {error.strerror}"
+    else:
+        message = " ".join(str(error).split()) or type(error).__name__
+    print(f"{rule}: error: {message}", file=sys.stderr, flush=True)
 
 
 def image_set(set_dir: str):
