@@ -1,0 +1,94 @@
+# Helpers of rules/experiments.smk (kept apart from its rules, as rules/common.smk is for the main stages):
+# which sets each experiment takes, K per set, the run's facts for the summary.
+
+EXPERIMENTS = "results/experiments"
+
+
+def n_sources(dataset, set_id):
+    """K of an image set, known when the workflow is parsed (manifest files; embedded ids end in _k<K>)."""
+    if dataset == "folder":
+        return len(_folder_sets()[set_id].sources)
+    if dataset == "embedded":
+        suffix = set_id.rsplit("_k", 1)
+        return int(suffix[1]) if len(suffix) == 2 and suffix[1].isdigit() else 2
+    return sum(
+        1 for dest in _manifest_dests(dataset) if Path(dest).parent.name == set_id and Path(dest).stem.startswith("source_")
+    )
+
+
+def table1_datasets():
+    """Data sets of `datasets` that get a Table I (config experiments.table1.datasets) and have pairs."""
+    wanted = config["experiments"]["table1"]["datasets"]
+    return [d for d in SETS if d in wanted and table1_sets(d)]
+
+
+def table1_sets(dataset):
+    """The selected two-source sets of a data set (Table I is over pairs; K > 2 sets have their own table)."""
+    return [s for s in SETS[dataset] if n_sources(dataset, s) == 2]
+
+
+def table1_methods(dataset):
+    seen = {}
+    for set_id in table1_sets(dataset):
+        for method in methods_for(dataset, set_id):
+            seen.setdefault(method, None)
+    return list(seen)
+
+
+def agreement_pairs():
+    """(dataset, set) of every published pair the agreement fuses: config experiments.agreement.sets, or all."""
+    settings = config["experiments"]["agreement"]
+    pairs = []
+    for dataset in settings["datasets"]:
+        published = sorted(_official_sets(dataset))
+        wanted = settings["sets"].get(dataset) or []
+        unknown = [s for s in wanted if s not in published]
+        if unknown:
+            raise ConfigError(
+                f"config key experiments.agreement.sets.{dataset}: {unknown} not among the authors' published pairs {published}"
+            )
+        pairs += [(dataset, s) for s in published if not wanted or s in wanted]
+    return pairs
+
+
+def multi_source_sets():
+    """(dataset, set) of every selected K > 2 set of the data sets in experiments.multi_source.datasets."""
+    wanted = config["experiments"]["multi_source"]["datasets"]
+    return [(d, s) for d in SETS if d in wanted for s in SETS[d] if n_sources(d, s) > 2]
+
+
+def multi_source_figure_methods(dataset, set_id):
+    chosen = config["experiments"]["multi_source"]["figure_methods"]
+    return [m for m in chosen if m in methods_for(dataset, set_id)]
+
+
+def experiment_outputs():
+    """Everything this file's part of the target `experiments` asks for, SUMMARY.md last."""
+    targets = [f"{EXPERIMENTS}/table1/{d}.{ext}" for d in table1_datasets() for ext in ("md", "csv")]
+    if agreement_pairs():
+        targets += [f"{EXPERIMENTS}/agreement/agreement.md"]
+    if multi_source_sets():
+        targets += [f"{EXPERIMENTS}/multi_source/table.md", f"{EXPERIMENTS}/multi_source/figure.png"]
+    return targets + [f"{EXPERIMENTS}/SUMMARY.md"]
+
+
+def _ablation(name):
+    """ablation_targets / ablation_summaries of rules/ablations.smk, or nothing where it lacks them."""
+    function = globals().get(name)
+    return list(function()) if function is not None else []
+
+
+def run_facts():
+    """What the run used and how it is cut down, for the summary's differences (mffssim.experiments.summary)."""
+    agreement = config["experiments"]["agreement"]
+    published = {d: len(_official_sets(d)) for d in agreement["datasets"]}
+    used = {d: sum(1 for ds, _ in agreement_pairs() if ds == d) for d in agreement["datasets"]}
+    return {
+        "fusion": {k: config["fusion"][k] for k in ("optimizer", "lr", "iterations", "tol")},
+        "detector": {k: config["detector"][k] for k in ("source", "width", "blocks", "epochs", "samples_per_epoch")},
+        "detectors": list(config["focus"]["detectors"]),
+        "table1_sets": {d: [len(table1_sets(d)), sum(1 for s in _all_set_ids(d) if n_sources(d, s) == 2)] for d in table1_datasets()},
+        "agreement": {k: agreement[k] for k in ("variant", "optimizer", "lr", "iterations", "tol", "dtype")},
+        "agreement_pairs": {d: [used[d], published[d]] for d in agreement["datasets"]},
+        "multi_source_sets": [f"{d}/{s}" for d, s in multi_source_sets()],
+    }
