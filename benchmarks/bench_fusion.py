@@ -19,86 +19,18 @@ import time
 
 import numpy as np
 import torch
-from skimage import data, transform
 from skimage.metrics import peak_signal_noise_ratio
 
-from mffssim.defocus import gaussian_blur
+from mffssim.experiments.speed import benchmark_pair, ms_per_iteration, ms_per_objective, ms_per_step
 from mffssim.focus import laplacian_focus_map
 from mffssim.fusion import fuse, pixelwise_fuse
-from mffssim.ssim import MFFSSIMObjective, window_size
+from mffssim.ssim import window_size
 
 AUTHORS = {"optimizer": "adam", "lr": 1e-3, "iterations": 1000, "tol": None}
 
 
-def benchmark_pair(height: int = 432, width: int = 624, sigma: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
-    """(sharp original (H, W, 3), sources (2, H, W, 3)): left half blurred in source 1, right in source 2."""
-    image = transform.resize(data.astronaut(), (height, width), anti_aliasing=True).astype(np.float32)
-    image = np.clip(image, 0.0, 1.0)
-    blurred = gaussian_blur(image, sigma)
-    half = width // 2
-    first, second = image.copy(), image.copy()
-    first[:, :half] = blurred[:, :half]
-    second[:, half:] = blurred[:, half:]
-    return image, np.stack([first, second])
-
-
 def psnr(image: np.ndarray, reference: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(reference, image, data_range=1.0))
-
-
-def ms_per_iteration(sources, fmap, window, variant, iterations, device, repeats=3) -> float:
-    """Wall time per Adam iteration of fuse: its seconds (objective set-up, the first evaluation and the
-    copy back included, so slightly pessimistic) over its iterations; the fastest of ``repeats`` runs,
-    the usual estimate on a machine where other jobs take turns."""
-    fuse(sources, fmap, window=window, variant=variant, optimizer="adam", iterations=2, tol=None, device=device)
-    tries = []
-    for _ in range(repeats):
-        result = fuse(sources, fmap, window=window, variant=variant, optimizer="adam", iterations=iterations,
-                      tol=None, device=device)
-        tries.append(1000.0 * result.seconds / iterations)
-    return min(tries)
-
-
-def ms_per_objective(sources, fmap, window, variant, iterations, device, repeats=3) -> float:
-    """Wall time of one value_and_grad of the objective alone (the fastest of ``repeats`` means)."""
-    dev = torch.device(device)
-    x = torch.from_numpy(sources).permute(0, 3, 1, 2).contiguous().to(dev)
-    objective = MFFSSIMObjective(x, torch.from_numpy(fmap).to(dev), window, variant)
-    y = x.mean(0).contiguous()
-    objective.value_and_grad(y)
-    tries = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(iterations):
-            q, _grad = objective.value_and_grad(y)
-        float(q)  # waits for a GPU
-        tries.append(1000.0 * (time.perf_counter() - start) / iterations)
-    return min(tries)
-
-
-def ms_per_step(shape, device, steps=50) -> float:
-    """The loop's own cost per iteration: one Adam step with its clamp (torch ops only, no objective),
-    the fastest of ``steps`` single steps."""
-    from mffssim.fusion import _Adam
-
-    class Fixed:  # stands in for the objective: hands back a fresh gradient-sized tensor, as it does
-        def __init__(self, grad):
-            self.grad = grad
-
-        def value_and_grad(self, y):
-            return None, self.grad
-
-    generator = torch.Generator().manual_seed(0)
-    y = torch.rand(shape, generator=generator).to(device)
-    grad = (torch.randn(shape, generator=generator) * 1e-6).to(device)
-    adam, objective, times = _Adam(y, 1e-3, steps), Fixed(grad.clone()), []
-    for _ in range(steps):
-        objective.grad = grad.clone()  # the step scales its gradient in place
-        start = time.perf_counter()
-        adam.step(objective, objective.grad)
-        float(y[0, 0, 0])  # waits for a GPU
-        times.append(time.perf_counter() - start)
-    return 1000.0 * min(times)
 
 
 def main() -> None:

@@ -1,0 +1,14 @@
+"""Rule abl_robustness: every set's trials -> robustness.csv, the per-(set, method, p) summary, the figure, summary.md."""
+from _wf import start
+
+logger = start(snakemake)
+
+from mffssim.experiments.robustness import read_rows, robustness_figure, summarize, summary_markdown, write_rows, write_text
+
+rows = read_rows(snakemake.input)
+summary = summarize(rows)
+write_rows(rows, snakemake.output.csv)
+write_rows(summary, snakemake.output.summary_csv)
+robustness_figure(summary, snakemake.output.figure)
+write_text(snakemake.output.md, summary_markdown(summary, dict(snakemake.params.settings)))
+logger.info("%d trials, %d summary rows", len(rows), len(summary))

@@ -1,0 +1,29 @@
+"""Rule abl_window_set: one image set fused at every window ratio alpha, both variants (Figs. 9-11)."""
+from _wf import image_set, start
+
+logger = start(snakemake)
+
+import torch
+
+from mffssim import read_image, read_image_set
+from mffssim.experiments.robustness import write_rows
+from mffssim.experiments.window import window_study
+
+torch.set_num_threads(snakemake.threads)
+params = snakemake.params
+if params.set_dir is None:  # embedded: made in memory at the study's own size (wider windows than the default run's)
+    from mffssim.datasets import make_embedded_set
+
+    made = make_embedded_set(snakemake.wildcards.set, seed=params.embedded["seed"], size=params.embedded["size"])
+    sources, reference = made.sources, made.reference
+else:
+    files = image_set(params.set_dir)
+    sources, _ = read_image_set(files.sources)
+    reference = read_image(files.reference) if files.reference is not None else None
+logger.info("%s: sources %s, reference %s, alphas %s", snakemake.wildcards.set, sources.shape, reference is not None,
+            params.ratios)
+rows = window_study(sources, reference, ratios=params.ratios, variants=params.variants, metrics=params.metrics,
+                    set_id=snakemake.wildcards.set, fuse_options=dict(params.fuse))
+for row in rows:
+    logger.info("alpha %.1e W %d %s: %.1f ms/iteration", row["alpha"], row["window"], row["variant"], row["ms_per_iteration"])
+write_rows(rows, snakemake.output.csv)
