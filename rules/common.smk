@@ -37,6 +37,10 @@ class ConfigError(ValueError):
     """A config value that passed the schema but cannot be used (names the key)."""
 
 
+# method ids as the results name them: the `method` wildcard and the check of figures.methods
+METHOD_ID = r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|average|enfuse|official_ms_lap|official_ms_resnet)"
+
+
 def _alternation(names):
     return "|".join(sorted(names, key=len, reverse=True))
 
@@ -48,7 +52,7 @@ wildcard_constraints:
     detector=_alternation(DETECTORS),
     variant="paper|reference",
     kind=_alternation(OFFICIAL_KINDS),
-    method=r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|average|enfuse|official_ms_lap|official_ms_resnet)",
+    method=METHOD_ID,
 
 
 # ---------------------------------------------------------------------------------------------- data sets
@@ -102,6 +106,25 @@ def _selected_set_ids(dataset):
 
 
 SETS = {dataset: _selected_set_ids(dataset) for dataset in config["datasets"]}
+
+
+def _check_config_values():
+    """Values the schema lets through but no job could use, refused at parse time naming the key."""
+    import re
+
+    unknown = [m for m in config["figures"]["methods"] if not re.fullmatch(METHOD_ID, str(m))]
+    if unknown:
+        raise ConfigError(
+            f"config key figures.methods: unknown method id(s) {unknown} "
+            "(ids look like mffssim_paper-lap, pixelwise-given, average, enfuse, official_ms_lap)"
+        )
+    mirror = config["download"]["mirror"]
+    if mirror and not str(mirror).startswith(("http://", "https://", "file://")):
+        if not Path(str(mirror)).expanduser().is_dir():
+            raise ConfigError(f"config key download.mirror: {mirror} is neither a directory nor an http(s):// or file:// url")
+
+
+_check_config_values()
 
 
 def set_dir(dataset, set_id):

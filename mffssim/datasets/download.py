@@ -73,10 +73,18 @@ def _open(source: str, timeout: float) -> BinaryIO:
         raise
 
 
+def _local(call, *args):
+    """``call(*args)`` on the local disk: an OSError there (full disk, read-only folder) is permanent."""
+    try:
+        return call(*args)
+    except OSError as error:
+        raise _Permanent(f"writing it failed: {error.strerror or error}") from None
+
+
 def _fetch_once(source: str, entry: ManifestEntry, tmp: Path, timeout: float, bar) -> None:
     """Copy ``source`` into ``tmp`` while hashing; raise ValueError on a size or checksum mismatch."""
     digest, size = hashlib.sha256(), 0
-    with _open(source, timeout) as response, open(tmp, "wb") as out:
+    with _open(source, timeout) as response, _local(open, tmp, "wb") as out:
         while True:
             chunk = response.read(_CHUNK)
             if not chunk:
@@ -85,7 +93,7 @@ def _fetch_once(source: str, entry: ManifestEntry, tmp: Path, timeout: float, ba
             if size > entry.bytes:
                 raise ValueError(f"size mismatch: more than the expected {entry.bytes} bytes")
             digest.update(chunk)
-            out.write(chunk)
+            _local(out.write, chunk)
             if bar is not None:
                 bar.update(len(chunk))
     if size != entry.bytes:
@@ -117,18 +125,24 @@ def fetch_file(
     entry: ManifestEntry, target: Path, source: str, *, retries: int, timeout: float, backoff: float, bar=None
 ) -> None:
     """Fetch one file into ``target`` atomically, retrying network errors; DownloadError on final failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DownloadError(f"{target}: cannot create its folder {target.parent} ({error.strerror or error})") from None
     _remove_stale_parts(target)
     problem = "no attempt made"
     attempts = max(0, retries) + 1
     for attempt in range(1, attempts + 1):
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_PART_SUFFIX, dir=target.parent)
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_PART_SUFFIX, dir=target.parent)
+        except OSError as error:
+            raise DownloadError(f"{target}: cannot write into {target.parent} ({error.strerror or error})") from None
         os.close(fd)
         tmp = Path(name)
         try:
             _fetch_once(source, entry, tmp, timeout, bar)
-            os.chmod(tmp, _file_mode())
-            os.replace(tmp, target)
+            _local(os.chmod, tmp, _file_mode())
+            _local(os.replace, tmp, target)
             return
         except _Permanent as error:
             problem, attempts = str(error), attempt
