@@ -11,7 +11,9 @@ then goes one pair at a time, ((X1 + X2) + X3) + ..., as the paper's MS-ResNet d
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -54,8 +56,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {value}")
     return value
 
 
@@ -66,8 +68,8 @@ def _tol(text: str) -> float | None:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a non-negative number or 'none', got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number or 'none', got {value}")
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite non-negative number or 'none', got {value}")
     return value
 
 
@@ -184,8 +186,8 @@ def _focus_map(args, sources, device: str):
         raise CommandError(f"--detector resnet is not available: {error}") from None
     try:
         return detect_focus_map(sources, weights, device=device)
-    except (OSError, RuntimeError, ValueError, KeyError) as error:
-        raise CommandError(f"{weights}: cannot be used as detector weights ({error})") from None
+    except Exception as error:  # torch.load raises UnpicklingError, RuntimeError, KeyError... for a bad file
+        raise CommandError(f"{weights}: cannot be used as detector weights ({type(error).__name__}: {_one_line(error)})") from None
 
 
 def compose_step_maps(steps: Sequence[np.ndarray]) -> np.ndarray:
@@ -223,8 +225,8 @@ def _fuse_sequential(args, sources, device: str, fuse, options: dict):
 
     try:
         image, maps = fuse_sequential(sources, weights, device=device, fuse=step)
-    except (OSError, RuntimeError, KeyError) as error:
-        raise CommandError(f"{weights}: cannot be used as detector weights ({error})") from None
+    except (OSError, RuntimeError, KeyError, pickle.UnpicklingError, EOFError) as error:
+        raise CommandError(f"{weights}: cannot be used as detector weights ({type(error).__name__}: {_one_line(error)})") from None
     return dataclasses.replace(
         results[-1], image=image, focus_map=compose_step_maps(maps),
         iterations=sum(r.iterations for r in results), seconds=sum(r.seconds for r in results),
@@ -243,8 +245,8 @@ def run_fuse(args: argparse.Namespace) -> None:
         raise CommandError(f"{args.sources[0]}: multi-focus fusion needs at least two sources, got one")
     try:
         device = str(resolve_device(args.device))
-    except ValueError as error:
-        raise CommandError(f"--device: {error}") from None
+    except (ValueError, RuntimeError) as error:  # torch: RuntimeError for a malformed name such as cpu:x
+        raise CommandError(f"--device: {_one_line(error)}") from None
     sources, bit_depth = read_image_set(args.sources)
     height, width = sources.shape[1:3]
     window = args.window if args.window is not None else window_size(height, width)

@@ -116,6 +116,14 @@ def _check_map(focus_map: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return array
 
 
+def _check_device(device):
+    """resolve_device, with torch's RuntimeError for a malformed name ("cpu:x") as a ValueError."""
+    try:
+        return resolve_device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device: {device!r} is not a device name torch accepts ({error})") from None
+
+
 def _choose(name: str, value, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {value!r}")
@@ -270,7 +278,7 @@ def fuse(
         raise ValueError(f"lr: must be a positive number, got {lr!r}")
     if tol is not None and not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol: must be a non-negative number or None, got {tol!r}")
-    torch_device = resolve_device(device)
+    torch_device = _check_device(device)
 
     if focus_map is None:
         detector = _choose("detector", detector, DETECTORS)

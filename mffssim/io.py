@@ -57,6 +57,19 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
+_OTHER_SIGNATURES = (b"\xff\xd8\xff", b"BM", b"GIF87a", b"GIF89a")
+
+
+def _known_signature(path: Path) -> bool:
+    """Whether a file starts like a PNG, TIFF, JPEG, BMP or GIF (only to word an error message)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return True
+    return head.startswith((_PNG_SIGNATURE, *_TIFF_SIGNATURES, *_OTHER_SIGNATURES))
+
+
 def _check_pixels(path: Path, height: int, width: int) -> None:
     if height * width > MAX_PIXELS:
         raise ImageError(
@@ -128,6 +141,8 @@ def read_image_and_depth(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     except ImageError:
         raise
     except Exception as error:  # imageio raises many kinds of errors for bad files
+        if not _known_signature(path):
+            raise ImageError(f"{path}: not an image file (its content is none of PNG, TIFF, JPEG, BMP, GIF)") from None
         if isinstance(error, UnicodeDecodeError):  # libpng's message about a damaged chunk, undecodable
             detail = "damaged data"
         else:
@@ -236,7 +251,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8) 
     if image.size == 0:
         raise ValueError(f"{path}: cannot write an image without pixels (shape {image.shape})")
     if image.dtype == np.bool_:
-        image = image.astype(np.float32)
+        image = image.astype(np.uint8) * np.uint8(255)
     if np.issubdtype(image.dtype, np.floating):
         if not np.all(np.isfinite(image)):
             raise ValueError(f"{path}: refusing to write an image with NaN or infinite values")

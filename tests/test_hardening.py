@@ -186,7 +186,7 @@ CASES = {
     "truncated JPEG": (_case_truncated(".jpg"), "truncated"),
     "truncated TIFF": (_case_truncated(".tif"), "cannot be read as an image"),
     "empty file": (_case_empty, "file is empty"),
-    "text file named .jpg": (_case_not_an_image, "cannot be read as an image"),
+    "text file named .jpg": (_case_not_an_image, "not an image file (its content is none of PNG, TIFF, JPEG, BMP, GIF)"),
     "directory named .png": (_case_directory, "no such file"),
     "missing file": (_case_missing, "no such file"),
     "sources of different sizes": (_case_sizes, "size 30x20 differs"),
@@ -262,6 +262,16 @@ def test_fuse_refuses_bad_arrays_naming_the_argument():
         assert words in str(caught.value)
     with pytest.raises(ValueError, match=r"focus_map: expected shape \(2, 24, 30\)"):
         fuse(sources, np.ones((2, H, W - 2)), iterations=1, device="cpu")
+    with pytest.raises(ValueError, match=r"device: 'cpu:x' is not a device name torch accepts"):
+        fuse(sources, iterations=1, device="cpu:x")  # torch itself raises RuntimeError
+
+
+def test_command_refuses_a_malformed_device(tmp_path, capsys):
+    sources = _good(tmp_path)
+    assert main(["fuse", *map(str, sources), "-o", str(tmp_path / "out.png"), "--device", "cpu:x", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mffssim fuse: error: --device: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "out.png").exists()
 
 
 # ---------------------------------------------------------------------------------- writing fails
