@@ -135,14 +135,14 @@ def table1_markdown(summary: pd.DataFrame, dataset: str, *, paper: Mapping | Non
             cells.append(f"**{text}**" if method in best else f"*{text}*" if method in second else text)
         lines.append("| " + " | ".join(cells) + " |")
     if paper:
-        lines += ["", _paper_rows(paper, columns), "", paper_comparison_markdown(summary, paper)]
+        lines += ["", _paper_rows(paper), "", paper_comparison_markdown(summary, paper)]
     lines += ["", NMI_NOTE, ""]
     return "\n".join(lines)
 
 
-def _paper_rows(paper: Mapping, columns: Sequence[str]) -> str:
+def _paper_rows(paper: Mapping) -> str:
     n = paper["n_sets"]
-    shown = [m for m in ("mos",) + tuple(columns) if any(m in r for r in paper["rows"].values())]
+    shown = [m for m in ("mos",) + TABLE1_COLUMNS if any(m in r for r in paper["rows"].values())]
     lines = [f"The paper's Table I ({n} pairs; PSNR/SSIM/FSIM against MFFW's manual fusions, which are not "
              "public offline; MOS is its user study):", ""]
     lines += ["| Methods (paper) | n | " + " | ".join(TABLE1_LABELS.get(m, m) for m in shown) + " |",
