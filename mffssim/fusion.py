@@ -34,6 +34,8 @@ INITS = ("mean", "pixelwise")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # tol compares the best Q now with the best Q this many iterations ago
 TOL_WINDOW = 10
+# the largest learning rate accepted: beyond it the float32 step sizes overflow (Adam's first step is 10 lr)
+MAX_LR = 1e30
 # "adam-cosine" decays its learning rate to this fraction of the first one
 _COSINE_FLOOR = 1e-2
 
@@ -274,8 +276,8 @@ def fuse(
     iterations = _DEFAULT_ITERATIONS[optimizer] if iterations is None else iterations
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise ValueError(f"iterations: must be a non-negative integer, got {iterations!r}")
-    if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr: must be a positive number, got {lr!r}")
+    if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and 0 < lr <= MAX_LR):
+        raise ValueError(f"lr: must be a positive number up to {MAX_LR:g}, got {lr!r}")
     if tol is not None and not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol: must be a non-negative number or None, got {tol!r}")
     torch_device = _check_device(device)

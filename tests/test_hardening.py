@@ -262,6 +262,8 @@ def test_fuse_refuses_bad_arrays_naming_the_argument():
         assert words in str(caught.value)
     with pytest.raises(ValueError, match=r"focus_map: expected shape \(2, 24, 30\)"):
         fuse(sources, np.ones((2, H, W - 2)), iterations=1, device="cpu")
+    with pytest.raises(ValueError, match=r"lr: must be a positive number up to 1e\+30, got 3\.4e\+37"):
+        fuse(sources, iterations=1, lr=3.4e37, device="cpu")  # found by fuzzing: float32 overflow in torch
     with pytest.raises(ValueError, match=r"device: 'cpu:x' is not a device name torch accepts"):
         fuse(sources, iterations=1, device="cpu:x")  # torch itself raises RuntimeError
 
