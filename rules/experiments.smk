@@ -71,7 +71,7 @@ rule experiment_agreement_fuse:
 
 rule experiment_agreement:
     input:
-        fused=lambda wc: [f"{EXPERIMENTS}/agreement/{d}/{s}/fused.png" for d, s in agreement_pairs()],
+        fused=lambda wc: [agreement_fused(d, s) for d, s in agreement_pairs()],
         focus_map=lambda wc: [f"results/{d}/{s}/maps/lap.png" for d, s in agreement_pairs()],
         official=lambda wc: [f"results/{d}/{s}/official_ms_lap/fused.png" for d, s in agreement_pairs()],
         official_map=lambda wc: [f"results/{d}/{s}/official_ms_lap/focus_map.png" for d, s in agreement_pairs()],
@@ -86,7 +86,8 @@ rule experiment_agreement:
         md=f"{EXPERIMENTS}/agreement/agreement.md",
     params:
         pairs=lambda wc: [list(p) for p in agreement_pairs()],
-        settings={k: config["experiments"]["agreement"][k] for k in ("variant", "optimizer", "lr", "iterations", "tol", "dtype")},
+        settings=lambda wc: {k: config["experiments"]["agreement"][k] for k in ("variant", "optimizer", "lr", "iterations", "tol", "dtype")}
+        | {"image": "the main workflow's mffssim_reference-lap" if agreement_reuses_main() else "fused for the agreement"},
     log:
         "logs/experiments/agreement.log",
     benchmark:

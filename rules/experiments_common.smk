@@ -51,6 +51,26 @@ def agreement_pairs():
     return pairs
 
 
+def agreement_reuses_main():
+    """Whether the main workflow's MS-Lap (mffssim_reference-lap) already is the agreement's fusion (same
+    variant, solver and precision, as at the paper's scale), so the pairs are not fused twice."""
+    settings, fusion = config["experiments"]["agreement"], config["fusion"]
+    return (
+        settings["variant"] == "reference"
+        and "mffssim_reference" in fusion["methods"]
+        and "lap" in config["focus"]["detectors"]
+        and fusion["init"] == "mean"
+        and all(settings[k] == fusion[k] for k in ("optimizer", "lr", "iterations", "tol", "dtype"))
+    )
+
+
+def agreement_fused(dataset, set_id):
+    """Our fused image of a published pair: the main workflow's MS-Lap where it has the agreement's settings."""
+    if agreement_reuses_main():
+        return f"results/{dataset}/{set_id}/mffssim_reference-lap/fused.png"
+    return f"{EXPERIMENTS}/agreement/{dataset}/{set_id}/fused.png"
+
+
 def multi_source_sets():
     """(dataset, set) of every selected K > 2 set of the data sets in experiments.multi_source.datasets."""
     wanted = config["experiments"]["multi_source"]["datasets"]
