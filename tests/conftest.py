@@ -8,6 +8,10 @@
 * ``http_mirror``: url of a server for ``../shared/data``: pass it as ``download.mirror`` (or
   ``mirror=``) to download any dataset through the real code path, offline.
 * ``dead_url``: ``http://127.0.0.1:<port>`` where nothing listens (connections are refused).
+* ``tiny_run``: one finished run of the workflow with config/tiny.yaml (plus, where ../shared is present, one
+  MFFW pair downloaded from ``http_mirror`` with the authors' published results as methods), made once per
+  session: ``{"dir": Path, "configs": tuple of extra config files, "mirror": url or None}``. Tests read it
+  (tests/test_workflow.py) or compare against it (tests/test_reruns.py); none may change it.
 """
 from __future__ import annotations
 
@@ -89,3 +93,25 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, request) -> dict:
+    from test_workflow import _fail, snakemake, write_config  # the workflow runner of tests/test_workflow.py
+
+    workdir = tmp_path_factory.mktemp("workflow")
+    configs = []
+    try:
+        mirror = request.getfixturevalue("http_mirror")
+    except pytest.skip.Exception:
+        mirror = None
+    if mirror is not None:
+        configs.append(write_config(workdir / "mirror.yaml", {
+            "datasets": ["embedded", "mffw"],
+            "sets": {"mffw": ["mffw2_01"]},
+            "download": {"mirror": mirror},
+            "fusion": {"methods": ["mffssim_paper", "pixelwise", "average", "official"]},
+        }))
+    proc = snakemake(workdir, configs=tuple(configs))
+    assert proc.returncode == 0, _fail(proc)
+    return {"dir": workdir, "configs": tuple(configs), "mirror": mirror}

@@ -2,7 +2,7 @@
 
 One run of config/tiny.yaml (plus, where ../shared is present, one MFFW pair downloaded through the
 download rule from an HTTP mirror on 127.0.0.1, with the authors' published results as methods), then
-checks of its tables, images and report, and dry runs that show what a config change reruns. Other tests:
+checks of its tables, images and report (what a config change reruns: tests/test_reruns.py). Other tests:
 a corrupted download fails its checksum and leaves nothing behind; a bad config fails before any job.
 """
 from __future__ import annotations
@@ -61,25 +61,10 @@ def _fail(proc: subprocess.CompletedProcess) -> str:
     return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, request):
-    """The tiny workflow run (with an MFFW pair from the local mirror when ../shared is present)."""
-    workdir = tmp_path_factory.mktemp("workflow")
-    configs = []
-    try:
-        mirror = request.getfixturevalue("http_mirror")
-    except pytest.skip.Exception:
-        mirror = None
-    if mirror is not None:
-        configs.append(write_config(workdir / "mirror.yaml", {
-            "datasets": ["embedded", "mffw"],
-            "sets": {"mffw": ["mffw2_01"]},
-            "download": {"mirror": mirror},
-            "fusion": {"methods": ["mffssim_paper", "pixelwise", "average", "official"]},
-        }))
-    proc = snakemake(workdir, configs=tuple(configs))
-    assert proc.returncode == 0, _fail(proc)
-    return {"dir": workdir, "configs": tuple(configs), "mirror": mirror}
+@pytest.fixture
+def run(tiny_run):
+    """The tiny workflow run, shared with tests/test_reruns.py (conftest.py)."""
+    return tiny_run
 
 
 def test_embedded_table_content(run):
@@ -139,35 +124,6 @@ def test_report(run):
     assert proc.returncode == 0, _fail(proc)
     html = (run["dir"] / "report.html").read_text(errors="replace")
     assert "embedded.csv" in html and "panel_camera.png" in html
-
-
-def test_reruns_only_what_a_change_touches(run):
-    nothing = snakemake(run["dir"], "-n", configs=run["configs"])
-    assert nothing.returncode == 0, _fail(nothing)
-    assert planned_jobs(nothing.stdout + nothing.stderr) == {}, nothing.stdout[-2000:]
-
-    more = write_config(run["dir"] / "iterations.yaml", {"fusion": {"iterations": 61}})
-    proc = snakemake(run["dir"], "-n", configs=run["configs"] + (more,))
-    assert proc.returncode == 0, _fail(proc)
-    jobs = planned_jobs(proc.stdout + proc.stderr)
-    n_sets = 2 if run["mirror"] else 1
-    assert jobs == {
-        "fuse_mffssim": n_sets, "metrics": n_sets, "set_panel": n_sets, "table": n_sets, "convergence": n_sets, "all": 1,
-    }
-
-    window = write_config(run["dir"] / "window.yaml", {"focus": {"window_ratio": 6.0e-5}})
-    proc = snakemake(run["dir"], "-n", configs=run["configs"] + (window,))
-    jobs = planned_jobs(proc.stdout + proc.stderr)
-    assert jobs.get("focus_map") == n_sets and jobs.get("fuse_pixelwise") == n_sets
-    assert "embedded_dataset" not in jobs and "download_dataset" not in jobs and "fuse_average" not in jobs
-
-    another = write_config(run["dir"] / "sets.yaml", {"sets": {"embedded": ["camera", "coins"]}})
-    proc = snakemake(run["dir"], "-n", configs=run["configs"] + (another,))
-    jobs = planned_jobs(proc.stdout + proc.stderr)
-    assert jobs == {  # the new set only, plus the embedded table and figures; the data are not remade
-        "focus_map": 1, "fuse_mffssim": 1, "fuse_pixelwise": 1, "fuse_average": 1, "metrics": 1,
-        "set_panel": 1, "table": 1, "convergence": 1, "all": 1,
-    }
 
 
 def test_corrupted_download_fails_and_leaves_nothing(tmp_path, shared_data, serve_directory):
