@@ -298,7 +298,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG} {args.command}: error: {_os_message(error)}", file=sys.stderr)
         return EXIT_FAILURE
     except MemoryError:
-        print(f"{PROG} {args.command}: error: out of memory (try smaller images or --device cpu)", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: out of memory (try smaller images)", file=sys.stderr)
+        return EXIT_FAILURE
+    except RuntimeError as error:  # torch.OutOfMemoryError: the GPU's memory is too small for the images
+        if type(error).__name__ != "OutOfMemoryError":
+            raise
+        detail = _one_line(error)
+        detail = detail[: detail.find(". GPU")] if ". GPU" in detail else detail[:200]  # what, not the ledger
+        print(f"{PROG} {args.command}: error: out of GPU memory ({detail}); try --device cpu or smaller images",
+              file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)

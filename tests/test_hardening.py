@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+import torch
 import yaml
 
 import mffssim.io as mio
@@ -274,6 +275,37 @@ def test_command_refuses_a_malformed_device(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("mffssim fuse: error: --device: ") and err.count("\n") == 1, err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_command_out_of_memory_is_one_line(tmp_path, earlier_run, monkeypatch, capsys):
+    """torch's OutOfMemoryError (a GPU too small for the images) ends the command like a full disk: status 1.
+    Simulated; test_command_real_cuda_out_of_memory raises a real one where a GPU is."""
+    import mffssim.fusion
+
+    def fuse_oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.\nSee the documentation")
+
+    monkeypatch.setattr(mffssim.fusion, "fuse", fuse_oom)
+    sources, before = _good(tmp_path), _snapshot(earlier_run)
+    assert main(["fuse", *map(str, sources), "-o", str(earlier_run / "out.png"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mffssim fuse: error: out of GPU memory (CUDA out of memory.") and err.count("\n") == 1, err
+    assert _snapshot(earlier_run) == before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (a real out-of-memory error on it)")
+def test_command_real_cuda_out_of_memory(tmp_path, earlier_run, capsys):
+    sources, before = _good(tmp_path, h=1024, w=1024), _snapshot(earlier_run)
+    torch.cuda.set_per_process_memory_fraction(40e6 / torch.cuda.get_device_properties(0).total_memory)  # 40 MB
+    try:
+        code = main(["fuse", *map(str, sources), "-o", str(earlier_run / "out.png"), "--device", "cuda",
+                     "--iterations", "2", "-q"])
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("mffssim fuse: error: out of GPU memory (") and err.count("\n") == 1, err
+    assert _snapshot(earlier_run) == before
 
 
 # ---------------------------------------------------------------------------------- writing fails
