@@ -132,7 +132,9 @@ def read_image_and_depth(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ImageError(f"{path}: no such file")
+        if path.is_dir():
+            raise ImageError(f"{path}: no such file (it is a directory)")
+        raise ImageError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: file is empty")
     try:

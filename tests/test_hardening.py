@@ -188,7 +188,7 @@ CASES = {
     "truncated TIFF": (_case_truncated(".tif"), "cannot be read as an image"),
     "empty file": (_case_empty, "file is empty"),
     "text file named .jpg": (_case_not_an_image, "not an image file (its content is none of PNG, TIFF, JPEG, BMP, GIF)"),
-    "directory named .png": (_case_directory, "no such file"),
+    "directory named .png": (_case_directory, "no such file (it is a directory)"),
     "missing file": (_case_missing, "no such file"),
     "sources of different sizes": (_case_sizes, "size 30x20 differs"),
     "gray + colour sources": (_case_gray_and_colour, "1 channel(s) but"),
