@@ -37,17 +37,9 @@ REPORTED_P = (0.0, 0.1, 0.3)  # the p the summary tabulates (the paper quotes 0 
 # ---------------------------------------------------------------------------------------------------
 def write_rows(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> None:
     """Write dicts (the first one's keys are the columns) as a csv file, atomically."""
-    if not rows:
-        raise ValueError(f"{path}: no rows to write")
-    fields = list(rows[0])
+    from mffssim.detector.evaluate import write_table  # the one csv writer of result rows
 
-    def _write(tmp: Path) -> None:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    atomic_write(path, _write)
+    write_table(rows, path)
 
 
 def read_rows(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:

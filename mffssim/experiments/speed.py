@@ -127,13 +127,16 @@ def _measure(sources, window, variant, *, kind, timed_iterations, repeats, q_gap
     fmap = laplacian_focus_map(sources, window)
     device = fuse_options.get("device", "cpu")
     ms = ms_per_iteration(sources, fmap, window, variant, timed_iterations, device, repeats)
+    cpu_started = time.process_time()
     result = fuse(sources, fmap, window=window, variant=variant, **fuse_options)
+    cpu_per_iteration = (time.process_time() - cpu_started) / max(result.iterations, 1)
     reached = converge_iteration(result.trace, q_gap)
     per_iteration = result.seconds / max(result.iterations, 1)
     return {"kind": kind, "variant": variant, "height": height, "width": width, "pixels": height * width,
-            "window": window, "ms_per_iteration": round(ms, 3), "run_iterations": result.iterations,
-            "run_seconds": round(result.seconds, 3), "converge_iterations": reached,
-            "converge_seconds": round(reached * per_iteration, 3), "q": result.q, "load_average": load_average()}
+            "window": window, "ms_per_iteration": round(ms, 3), "cpu_ms_per_iteration": round(1000 * cpu_per_iteration, 3),
+            "run_iterations": result.iterations, "run_seconds": round(result.seconds, 3), "converge_iterations": reached,
+            "converge_seconds": round(reached * per_iteration, 3),
+            "converge_cpu_seconds": round(reached * cpu_per_iteration, 3), "q": result.q, "load_average": load_average()}
 
 
 def speed_study(
@@ -150,10 +153,11 @@ def speed_study(
     progress=None,
 ) -> list[dict[str, Any]]:
     """Rows of kind ``size`` (square benchmark pairs of each side in ``sizes``, window ``size_window``) and
-    ``window`` (the ``window_image_size`` pair, each W in ``windows``), per variant: ms_per_iteration (fastest
-    of ``repeats`` timed runs of ``timed_iterations`` Adam steps), and one run with ``fuse_options`` (the
-    workflow's solver settings): its iterations, the first iteration within ``q_gap`` of its best Q and the
-    time to get there (that iteration count times the run's time per iteration)."""
+    ``window`` (the ``window_image_size`` pair, each W in ``windows``), per variant: ms_per_iteration (wall,
+    fastest of ``repeats`` timed runs of ``timed_iterations`` Adam steps), and one run with ``fuse_options``
+    (the workflow's solver settings): its CPU time per iteration (this process's; with one torch thread it
+    hardly depends on the machine's load), its iterations, the first iteration within ``q_gap`` of its best
+    Q and the time to get there (that iteration count times the run's wall / CPU time per iteration)."""
     options = dict(fuse_options or {})
     options.pop("window", None)
     common = dict(timed_iterations=timed_iterations, repeats=repeats, q_gap=q_gap, fuse_options=options)
@@ -174,22 +178,24 @@ def speed_study(
 
 
 def slopes(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The fitted exponent b of time ~ pixels^b per variant (ms/iteration and time to converge), and of
-    ms/iteration ~ W^b at the fixed size."""
+    """The fitted exponent b of time ~ pixels^b per variant (CPU and wall ms/iteration, CPU time to
+    converge; CPU ms/iteration over the two largest sizes), and of CPU ms/iteration ~ W^b at the fixed size."""
+    def fit(members, x, y):
+        points = [(r[x], r[y]) for r in members if r.get(y) is not None and float(r[y]) > 0]
+        return fit_power_law(*zip(*points))[0] if len(points) >= 2 else math.nan
+
     out = []
     for variant in dict.fromkeys(r["variant"] for r in rows):
         by_size = sorted((r for r in rows if r["kind"] == "size" and r["variant"] == variant), key=lambda r: r["pixels"])
         by_window = sorted((r for r in rows if r["kind"] == "window" and r["variant"] == variant), key=lambda r: r["window"])
-        entry: dict[str, Any] = {"variant": variant}
-        if len(by_size) >= 2:
-            entry["b (ms/it vs pixels)"] = fit_power_law([r["pixels"] for r in by_size], [r["ms_per_iteration"] for r in by_size])[0]
-            converge = [(r["pixels"], r["converge_seconds"]) for r in by_size if r["converge_seconds"] > 0]
-            entry["b (converge s vs pixels)"] = fit_power_law(*zip(*converge))[0] if len(converge) >= 2 else math.nan
-            # the two largest sizes only: small images are dominated by fixed per-call overheads
-            entry["b (ms/it, two largest)"] = fit_power_law([r["pixels"] for r in by_size[-2:]], [r["ms_per_iteration"] for r in by_size[-2:]])[0]
-        if len(by_window) >= 2:
-            entry["b (ms/it vs W)"] = fit_power_law([r["window"] for r in by_window], [r["ms_per_iteration"] for r in by_window])[0]
-        out.append(entry)
+        out.append({
+            "variant": variant,
+            "b: CPU ms/it vs pixels": fit(by_size, "pixels", "cpu_ms_per_iteration"),
+            "b: CPU ms/it, two largest sizes": fit(by_size[-2:], "pixels", "cpu_ms_per_iteration"),
+            "b: CPU s to converge vs pixels": fit(by_size, "pixels", "converge_cpu_seconds"),
+            "b: wall ms/it vs pixels": fit(by_size, "pixels", "ms_per_iteration"),
+            "b: CPU ms/it vs W": fit(by_window, "window", "cpu_ms_per_iteration"),
+        })
     return out
 
 
@@ -206,20 +212,26 @@ def speed_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> 
     for variant in dict.fromkeys(r["variant"] for r in rows):
         colour = colours.get(variant, "k")
         by_size = sorted((r for r in rows if r["kind"] == "size" and r["variant"] == variant), key=lambda r: r["pixels"])
-        for axis, column, what in ((left, "ms_per_iteration", "ms / iteration"), (middle, "converge_seconds", "s to converge")):
-            points = [(r["pixels"], r[column]) for r in by_size if r[column] > 0]
+        for axis, column, wall, what in ((left, "cpu_ms_per_iteration", "ms_per_iteration", "ms / iteration"),
+                                         (middle, "converge_cpu_seconds", "converge_seconds", "s to converge")):
+            points = [(r["pixels"], r[column]) for r in by_size if r.get(column) is not None and r[column] > 0]
             if len(points) < 2:
                 continue
             x, y = map(np.array, zip(*points))
             b, c = fit_power_law(x, y)
-            axis.loglog(x, y, "o", color=colour, label=f"{variant}: slope {b:.2f}")
+            axis.loglog(x, y, "o", color=colour, label=f"{variant} (CPU): slope {b:.2f}")
             grid = np.geomspace(x.min(), x.max(), 20)
             axis.loglog(grid, c * grid**b, "-", color=colour, linewidth=0.8)
+            axis.loglog([r["pixels"] for r in by_size], [r[wall] for r in by_size], "x", color=colour, alpha=0.5,
+                        label=f"{variant} (wall)")
             axis.set_xlabel("pixels (H x W)")
             axis.set_ylabel(what)
         by_window = sorted((r for r in rows if r["kind"] == "window" and r["variant"] == variant), key=lambda r: r["window"])
         if by_window:
-            right.plot([r["window"] for r in by_window], [r["ms_per_iteration"] for r in by_window], "o-", color=colour, label=variant)
+            right.plot([r["window"] for r in by_window], [r["cpu_ms_per_iteration"] for r in by_window], "o-", color=colour,
+                       label=f"{variant} (CPU)")
+            right.plot([r["window"] for r in by_window], [r["ms_per_iteration"] for r in by_window], "x:", color=colour,
+                       alpha=0.5, label=f"{variant} (wall)")
     window_rows = [r for r in rows if r["kind"] == "window"]
     size_rows = [r for r in rows if r["kind"] == "size"]
     left.set_title(f"time per iteration vs pixels (W = {size_rows[0]['window'] if size_rows else '-'})", fontsize=9)
@@ -227,6 +239,7 @@ def speed_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> 
     right.set_title(f"time per iteration vs W ({window_rows[0]['width'] if window_rows else '-'} px square)", fontsize=9)
     right.set_xlabel("window W")
     right.set_ylabel("ms / iteration")
+    right.set_ylim(bottom=0)
     for axis in (left, middle, right):
         axis.grid(alpha=0.3, which="both")
         if axis.get_legend_handles_labels()[0]:
@@ -236,18 +249,20 @@ def speed_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> 
 
 
 def summary_markdown(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:
-    columns = ["kind", "variant", "height", "width", "window", "ms_per_iteration", "converge_iterations",
-               "converge_seconds", "run_iterations", "load_average"]
+    columns = ["kind", "variant", "height", "width", "window", "cpu_ms_per_iteration", "ms_per_iteration",
+               "converge_iterations", "converge_cpu_seconds", "converge_seconds", "run_iterations", "load_average"]
     loads = [float(r["load_average"]) for r in rows if math.isfinite(float(r["load_average"]))]
     text = [
         "# Speed: time per iteration and to converge against image size and window",
         "",
         f"Benchmark pairs: scikit-image's astronaut resized to square sizes, half of each source blurred "
         f"(sigma 3), the Laplacian map. Device `{settings.get('device')}`, {settings.get('threads')} torch "
-        f"thread(s). ms/iteration: the fastest of {settings.get('repeats')} runs of "
-        f"{settings.get('timed_iterations')} Adam steps (set-up included). To converge: one run with the "
-        f"workflow's solver (`{settings.get('optimizer')}`, {settings.get('iterations')} iterations at most), the "
-        f"first iteration within {settings.get('q_gap'):g} of its best Q, times its time per iteration.",
+        f"thread(s). Wall ms/iteration: the fastest of {settings.get('repeats')} runs of "
+        f"{settings.get('timed_iterations')} Adam steps (set-up included). CPU ms/iteration: this process's CPU "
+        f"time over one run with the workflow's solver (`{settings.get('optimizer')}`, {settings.get('iterations')} "
+        "iterations at most), which counts the work whatever else shares the machine (the fits use it). To "
+        f"converge: that run's first iteration within {settings.get('q_gap'):g} of its best Q, times its (CPU or "
+        "wall) time per iteration.",
         "",
         "## Fitted exponents b of time ~ x^b",
         "",
@@ -255,11 +270,12 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, A
         "Expected: b ~ 1 against pixels for both variants (cost grows with pixels only); against W, b ~ 0 for the "
         "paper variant (running sums) and below 1 for the reference variant (a separable Gaussian costs "
         "O(W) per pixel beside a fixed part). Small images are dominated by fixed per-call overheads, which "
-        "lowers the slope over all four sizes; the two-largest-sizes column shows the asymptotic one.",
+        "lowers the slope over all sizes; the two-largest-sizes column shows the asymptotic one.",
         "",
         "## Measurements",
         "",
-        markdown_table(rows, columns, digits={"ms_per_iteration": 2, "converge_seconds": 2, "load_average": 1}),
+        markdown_table(rows, columns, digits={"ms_per_iteration": 1, "cpu_ms_per_iteration": 1, "converge_seconds": 2,
+                                             "converge_cpu_seconds": 2, "load_average": 1}),
         f"Timings on a shared machine (load average {min(loads, default=math.nan):.1f} - "
         f"{max(loads, default=math.nan):.1f} during the runs) are approximate. The paper: 3.23 s per iteration "
         "at 624 x 432 colour (i7-8750H).",
