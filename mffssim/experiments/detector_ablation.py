@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from mffssim.experiments.robustness import markdown_table, save_figure
 
 ROW_FIELDS = ("width", "blocks", "parameters", "epochs", "samples_per_epoch", "accuracy", "mean_iou",
-              "heldout_loss", "final_loss", "train_seconds")
+              "heldout_loss", "final_loss", "train_seconds", "train_cpu_seconds")
 
 
 def ablation_grid(depths: Sequence[int], widths: Sequence[int], base_width: int, base_blocks: int) -> list[tuple[int, int]]:
@@ -49,8 +49,17 @@ def train_variant(settings: Mapping[str, Any], out_dir: str | os.PathLike, *, de
 
 
 def ablation_table(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows reduced to ROW_FIELDS, sorted by (blocks, width)."""
-    return [{k: row.get(k) for k in ROW_FIELDS} for row in sorted(rows, key=lambda r: (r["blocks"], r["width"]))]
+    """Rows reduced to ROW_FIELDS, sorted by (blocks, width); the parameter count filled in where missing
+    (the evaluation.csv that train_and_evaluate writes has none)."""
+    from mffssim.detector import FocusNet, count_parameters
+
+    table = []
+    for row in sorted(rows, key=lambda r: (r["blocks"], r["width"])):
+        entry = {k: row.get(k) for k in ROW_FIELDS}
+        if entry["parameters"] is None:
+            entry["parameters"] = count_parameters(FocusNet(int(row["width"]), int(row["blocks"])))
+        table.append(entry)
+    return table
 
 
 def ablation_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, *, base_width: int, base_blocks: int) -> None:
@@ -96,7 +105,7 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, A
         f"Adam lr {settings.get('lr')}), each scored on the same held-out pairs (images never trained on): pixel "
         "accuracy and mean IoU of the two in-focus regions, and the BCE loss.",
         "",
-        markdown_table(table, digits={"heldout_loss": 4, "final_loss": 4, "train_seconds": 1}),
+        markdown_table(table, digits={"heldout_loss": 4, "final_loss": 4, "train_seconds": 1, "train_cpu_seconds": 1}),
         f"Best held-out accuracy: F = {best['width']}, B = {best['blocks']} ({float(best['accuracy']):.4f}).",
         "",
         "Reductions against the paper: a CPU-sized grid and training (paper: B = 3..10 at F = 128 and F = 8..256 "
