@@ -40,9 +40,22 @@ def variant_settings(settings: Mapping[str, Any], width: int, blocks: int, **ove
 def train_variant(settings: Mapping[str, Any], out_dir: str | os.PathLike, *, device: str = "auto",
                   threads: int | None = None, progress: bool = False) -> dict[str, Any]:
     """Train and evaluate one grid point into ``out_dir`` (weights.pt, loss.csv, evaluation.csv); return
-    its row (the held-out scores of :func:`mffssim.detector.train_and_evaluate` plus the parameter count)."""
+    its row (the held-out scores of :func:`mffssim.detector.train_and_evaluate` plus the parameter count).
+
+    Training resumes from ``out_dir/checkpoints`` only when the settings that wrote them are these (a
+    changed number of epochs or samples starts afresh rather than extend another run)."""
+    import json
+    import shutil
+    from pathlib import Path
+
     from mffssim.detector import FocusNet, count_parameters, train_and_evaluate
 
+    checkpoints = Path(out_dir) / "checkpoints"
+    stamp, wanted = checkpoints / "settings.json", json.dumps(dict(settings), sort_keys=True, default=list)
+    if checkpoints.exists() and (not stamp.is_file() or stamp.read_text() != wanted):
+        shutil.rmtree(checkpoints)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(wanted)
     row = train_and_evaluate(dict(settings), out_dir, device=device, threads=threads, progress=progress)
     row["parameters"] = count_parameters(FocusNet(row["width"], row["blocks"]))
     return row
