@@ -260,7 +260,8 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, A
         f"thread(s). Wall ms/iteration: the fastest of {settings.get('repeats')} runs of "
         f"{settings.get('timed_iterations')} Adam steps (set-up included). CPU ms/iteration: this process's CPU "
         f"time over one run with the workflow's solver (`{settings.get('optimizer')}`, {settings.get('iterations')} "
-        "iterations at most), which counts the work whatever else shares the machine (the fits use it). To "
+        "iterations at most), which counts the work whatever else shares the machine (the fits use it; on a GPU "
+        "it counts only the host's share: read the wall columns there). To "
         f"converge: that run's first iteration within {settings.get('q_gap'):g} of its best Q, times its (CPU or "
         "wall) time per iteration.",
         "",
