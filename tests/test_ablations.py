@@ -81,7 +81,7 @@ def test_fit_power_law_recovers_the_exponent():
 
 def test_speed_study_on_tiny_sizes(tmp_path):
     rows = speed.speed_study(sizes=(32, 64), size_window=5, windows=(3, 7), window_image_size=32, variants=("paper",),
-                             timed_iterations=2, repeats=1, fuse_options={"iterations": 10, "device": "cpu"})
+                             timed_iterations=1, repeats=1, fuse_options={"iterations": 5, "device": "cpu"})
     assert [(r["kind"], r["pixels"], r["window"]) for r in rows] == [("size", 1024, 5), ("size", 4096, 5),
                                                                      ("window", 1024, 3), ("window", 1024, 7)]
     assert all(r["ms_per_iteration"] > 0 and 0 <= r["converge_iterations"] <= r["run_iterations"] for r in rows)
