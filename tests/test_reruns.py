@@ -10,7 +10,7 @@ give the images and table of an uninterrupted run (the session's tiny run, conft
 
 Then, against that finished run, one dry run per config section with one value changed: each must plan
 EXACTLY the jobs worked out from the rules' params and inputs (the comments of ``CHANGES`` say why).
-The dry runs go two at a time (dry runs take no lock).
+The dry runs go two at a time (dry runs take no lock). Last, the session's tiny run reruns nothing either.
 """
 from __future__ import annotations
 
@@ -227,3 +227,10 @@ def test_a_change_reruns_exactly_what_depends_on_it(plans, name):
     assert planned_jobs(output) == expected
     planned_outputs = outputs_of(job_blocks(output).values())
     assert not [p for p in planned_outputs for part in untouched if part in p], untouched
+
+
+def test_nothing_reruns_in_the_tiny_run(tiny_run):
+    """The session's tiny run too (with the downloaded MFFW pair and the authors' results where ../shared is present)."""
+    proc = snakemake(tiny_run["dir"], "-n", configs=tiny_run["configs"])
+    assert proc.returncode == 0, _fail(proc)
+    assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout[-2000:]
