@@ -1,8 +1,8 @@
 """The ResNet detector joined to the workflow (rules/detector.smk) and to ``mffssim fuse --detector resnet``.
 
 CLI: K = 2 and K = 3 sources with random-initialised tiny weights (K = 3 goes one pair at a time). Workflow:
-a dry run of the default config plans training, detection and MS-ResNet; a real run of a 1-epoch tiny
-detector on one small set, then dry runs showing that a detector setting reruns only the ResNet side.
+a dry run of the default config plans training, detection and MS-ResNet (a real run with a tiny detector,
+and what a detector setting reruns, are in tests/test_reruns.py).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 from scipy import ndimage
 
 from mffssim import pixelwise_fuse
@@ -24,7 +23,6 @@ from mffssim.detector import FocusNet, detect_focus_map, fuse_sequential, save_w
 from mffssim.io import read_focus_map, read_image, write_image
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "config" / "tiny.yaml"
 
 
 # Tiny images run faster on one torch thread (conftest.py).
@@ -144,44 +142,3 @@ def test_default_config_plans_training_detection_and_ms_resnet(tmp_path):
     assert jobs["fuse_pixelwise"] == 3 * n_sets  # lap, given, resnet
     assert "results/embedded/chelsea_k3/mffssim_paper-resnet/fused.png" in proc.stdout  # K = 3 too
     assert "results/detector/evaluation.md" in proc.stdout
-
-
-def _write(path: Path, values: dict) -> Path:
-    path.write_text(yaml.safe_dump(values))
-    return path
-
-
-TINY_DETECTOR = {"width": 4, "blocks": 1, "epochs": 1, "samples_per_epoch": 16, "batch_size": 8, "crop": 32,
-                 "heldout_samples": 2, "threads": 1, "device": "cpu"}
-
-
-@pytest.mark.slow
-def test_a_detector_setting_reruns_only_the_resnet_side(tmp_path):
-    run = _write(tmp_path / "resnet.yaml", {
-        "focus": {"detectors": ["lap", "resnet"]},
-        "fusion": {"methods": ["mffssim_paper", "pixelwise"], "iterations": 10},
-        "metrics": {"names": ["psnr"]},
-        "detector": TINY_DETECTOR,
-    })
-    proc = snakemake(tmp_path, configs=(TINY, run))
-    assert proc.returncode == 0, _fail(proc)
-    table = (tmp_path / "results" / "tables" / "embedded.csv").read_text()
-    assert "mffssim_paper-resnet" in table and "pixelwise-resnet" in table
-    evaluation = (tmp_path / "results" / "detector" / "evaluation.csv").read_text()
-    assert "accuracy" in evaluation and "mean_iou" in evaluation
-    assert (tmp_path / "results" / "detector" / "loss.png").stat().st_size > 0
-    assert (tmp_path / "results" / "embedded" / "camera" / "mffssim_paper-resnet" / "steps" / "step_1_map.png").is_file()
-
-    nothing = snakemake(tmp_path, "-n", configs=(TINY, run))
-    assert planned_jobs(nothing.stdout + nothing.stderr) == {}, nothing.stdout[-2000:]
-
-    changed = _write(tmp_path / "lr.yaml", {"detector": {**TINY_DETECTOR, "lr": 2.0e-3}})
-    proc = snakemake(tmp_path, "-n", configs=(TINY, run, changed))
-    assert proc.returncode == 0, _fail(proc)
-    assert planned_jobs(proc.stdout + proc.stderr) == {
-        "train_detector": 1, "detect_resnet": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, "metrics": 1,
-        "table": 1, "set_panel": 1, "convergence": 1, "all": 1,
-    }
-    outputs = set(re.findall(r"^\s+output: (.+)$", proc.stdout, flags=re.M))
-    assert "results/embedded/camera/pixelwise-resnet/fused.png, results/embedded/camera/pixelwise-resnet/focus_map.png" in outputs
-    assert not any("-lap/" in line or "maps/lap" in line for line in outputs)  # the Laplacian side stays

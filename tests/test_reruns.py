@@ -179,6 +179,17 @@ def plans(base) -> dict[str, subprocess.CompletedProcess]:
 
 
 # ------------------------------------------------------------------------------------------------ tests
+def test_the_base_run_made_the_resnet_side(base):
+    """The trained detector's outputs and the MS-ResNet and pixel-wise ResNet methods exist in the finished run."""
+    workdir = base["dir"]
+    table = (workdir / "results" / "tables" / "embedded.csv").read_text()
+    assert "mffssim_paper-resnet" in table and "pixelwise-resnet" in table
+    evaluation = (workdir / "results" / "detector" / "evaluation.csv").read_text()
+    assert "accuracy" in evaluation and "mean_iou" in evaluation
+    assert (workdir / "results" / "detector" / "loss.png").stat().st_size > 0
+    assert (workdir / "results" / "embedded" / "camera" / "mffssim_paper-resnet" / "steps" / "step_1_map.png").is_file()
+
+
 def test_interrupted_run_plans_only_the_unfinished_jobs(base):
     assert base["killed_with"] == -signal.SIGKILL
     started = job_blocks(base["interrupted"])
