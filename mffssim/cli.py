@@ -82,7 +82,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mffssim`` command (one sub-command: ``fuse``)."""
-    from .fusion import DETECTORS, INITS, OPTIMIZERS, VARIANTS
+    from .fusion import DETECTORS, INITS, KEEPS, OPTIMIZERS, VARIANTS
 
     parser = _Parser(prog=PROG, description="Multi-focus image fusion by MFF-SSIM optimisation.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -106,8 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--lr", type=_positive_float, help="learning rate (default: the optimiser's)")
     fuse.add_argument("--iterations", type=_positive_int, metavar="N", help="default: the optimiser's")
     fuse.add_argument("--tol", type=_tol, default=1e-6,
-                      help="stop when the best Q gains less than this over 10 iterations; 'none' never stops")
-    fuse.add_argument("--init", choices=INITS, default="mean", help="initial image (default: mean of the sources)")
+                      help="stop when the best of the latest 10 iterates beats the earlier best by less than this "
+                           "(tested from iteration 20); 'none' never stops")
+    fuse.add_argument("--init", choices=INITS, default="pixelwise",
+                      help="initial image (default: pixel-wise fusion with the map; mean: the paper's)")
+    fuse.add_argument("--keep", choices=KEEPS, default="best",
+                      help="best: the iterate with the highest Q (default, never below the start); "
+                           "last: the last iterate (the authors' code)")
     fuse.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
@@ -253,7 +258,8 @@ def run_fuse(args: argparse.Namespace) -> None:
     if window > min(height, width):
         raise CommandError(f"{args.sources[0]}: the image ({width}x{height}) is smaller than the window {window}")
     options = dict(window=window, variant=args.variant, optimizer=args.optimizer, lr=args.lr,
-                   iterations=args.iterations, tol=args.tol, init=args.init, progress=not args.quiet)
+                   iterations=args.iterations, tol=args.tol, init=args.init, keep=args.keep,
+                   progress=not args.quiet)
     if args.map is None and args.detector == "resnet" and len(sources) > 2:
         result = _fuse_sequential(args, sources, device, fuse, options)
     else:

@@ -31,9 +31,14 @@ OPTIMIZERS = ("adam-cosine", "adam", "gd")
 VARIANTS = ("paper", "reference")
 DETECTORS = ("lap", "resnet")
 INITS = ("mean", "pixelwise")
+# which iterate fuse() returns: the best one it saw (default) or the last one (the authors' code)
+KEEPS = ("best", "last")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# tol compares the best Q now with the best Q this many iterations ago
+# tol compares the best Q of the latest TOL_WINDOW iterates with the best Q of the iterates before them
 TOL_WINDOW = 10
+# the early stop is not tested before this many steps: the first large Adam steps may overshoot, and the
+# comparison needs two windows of iterates
+MIN_STOP_ITERATION = 2 * TOL_WINDOW
 # the largest learning rate accepted: beyond it the float32 step sizes overflow (Adam's first step is 10 lr)
 MAX_LR = 1e30
 # "adam-cosine" decays its learning rate to this fraction of the first one
@@ -44,8 +49,10 @@ _COSINE_FLOOR = 1e-2
 class FusionResult:
     """The outcome of :func:`fuse`.
 
-    ``trace[0]`` is Q of the initial image and ``trace[t]`` is Q after step t, so ``trace[-1]`` is Q of
-    ``image`` and ``len(trace) == iterations + 1`` (Algorithm 1's Q^(0) ... Q^(T)).
+    ``trace[0]`` is Q of the initial image and ``trace[t]`` is Q of the iterate after step t, so
+    ``len(trace) == iterations + 1`` (Algorithm 1's Q^(0) ... Q^(T)). ``image`` is the iterate
+    ``trace[returned_iteration]``: the best one (``keep="best"``, the default; never below the start) or
+    the last one (``keep="last"``, as the authors' code returns).
     """
 
     image: np.ndarray  # (H, W, C) float32 in [0, 1]
@@ -58,12 +65,14 @@ class FusionResult:
     optimizer: str
     device: str
     stopped_early: bool = False  # True when tol stopped the run before `iterations` steps
+    returned_iteration: int | None = None  # index in trace of the returned image; None: the last one
     settings: dict = field(default_factory=dict)
 
     @property
     def q(self) -> float:
         """Q of the returned image."""
-        return float(self.trace[-1])
+        index = len(self.trace) - 1 if self.returned_iteration is None else self.returned_iteration
+        return float(self.trace[index])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -219,6 +228,35 @@ class _AdamCosine(_Adam):
         return super().step(objective, grad)
 
 
+class _BestIterate:
+    """A copy of the best iterate seen so far (Q and step index), the start included."""
+
+    def __init__(self, y: torch.Tensor, q: float):
+        self.image, self.q, self.iteration = y.clone(), q, 0
+
+    def offer(self, y: torch.Tensor, q: float, iteration: int) -> None:
+        if q > self.q:
+            self.image.copy_(y)
+            self.q, self.iteration = q, iteration
+
+
+def _converged(trace: torch.Tensor, tol: float) -> bool:
+    """The early stop, on ``trace`` = Q^(0) .. Q^(t) with t a multiple of TOL_WINDOW.
+
+    It compares iterates with iterates: the best of the latest TOL_WINDOW against the best of the steps
+    before them (the start, Q^(0), is left out). It never fires before MIN_STOP_ITERATION steps, nor while
+    no iterate has reached the start's Q yet (the optimiser is still recovering from its first steps).
+    """
+    t = len(trace) - 1
+    if t < MIN_STOP_ITERATION:
+        return False
+    latest = float(trace[t - TOL_WINDOW + 1 :].max())
+    before = float(trace[1 : t - TOL_WINDOW + 1].max())
+    if max(latest, before) < float(trace[0]):
+        return False
+    return latest - before < tol
+
+
 _OPTIMIZER_CLASSES = {"adam-cosine": _AdamCosine, "adam": _Adam, "gd": _GradientAscent}
 # defaults per optimiser when lr / iterations are not given
 _DEFAULT_LR = {"adam-cosine": 2e-2, "adam": 1e-3, "gd": 1e-3}
@@ -239,7 +277,8 @@ def fuse(
     lr: float | None = None,
     iterations: int | None = None,
     tol: float | None = 1e-6,
-    init="mean",
+    init="pixelwise",
+    keep: str = "best",
     device: str = "auto",
     dtype: str = "float32",
     progress: bool = False,
@@ -252,24 +291,32 @@ def fuse(
     focus_map : array (K, H, W) or None. None detects one with ``detector`` ("lap": the authors'
         Laplacian energy over the fusion window).
     window : odd int or None. None is :func:`mffssim.ssim.window_size` of the image.
-    variant : "paper" (the equations) or "reference" (the authors' code); see PAPER.md.
+    variant : "paper" (the equations) or "reference" (the authors' code); see docs/method.md.
     optimizer : "adam-cosine" (default, fastest), "adam" (the authors') or "gd" (Algorithm 1 literally).
     lr, iterations : None picks the optimiser's default (adam-cosine: 2e-2 decaying, 100 iterations;
-        adam and gd: 1e-3, 1000). ``optimizer="adam", lr=1e-3, iterations=1000, tol=None`` is the authors' run.
-    tol : stop once the best Q has gained less than ``tol`` over the last 10 iterations; None never stops.
-    init : "mean" (Y^(0), the paper's), "pixelwise" (Eq. 1 with the map) or an image (H, W, C).
+        adam and gd: 1e-3, 1000). ``optimizer="adam", lr=1e-3, iterations=1000, tol=None, init="mean",
+        keep="last"`` is the authors' run.
+    tol : stop once the best of the latest 10 iterates beats the best iterate before them by less than
+        ``tol`` (tested every 10 steps from step 20 on, and only once some iterate has reached the start's
+        Q, so the first overshooting steps cannot stop the run); None never stops.
+    init : "pixelwise" (default: Eq. 1 with the map, which measured as good or better than the mean start
+        on ground-truth pairs and moves only pixels near map boundaries), "mean" (the paper's Y^(0)) or an
+        image (H, W, C).
+    keep : "best" returns the iterate with the highest Q seen (the start included, so Q never falls);
+        "last" returns the last iterate, as the authors' code does.
     device : "auto" (CUDA if available), "cpu" or "cuda". dtype : "float32" or "float64".
     progress : show a tqdm bar with Q.
 
     Returns
     -------
     FusionResult with ``.image`` (H, W, C) float32, ``.focus_map``, ``.window``, ``.trace`` (Q^(0) .. Q^(T)),
-    ``.iterations`` and timing.
+    ``.returned_iteration`` (the image's index in the trace), ``.iterations`` and timing.
     """
     sources = _check_sources(sources)
     count, height, width, channels = sources.shape
     variant = _choose("variant", variant, VARIANTS)
     optimizer = _choose("optimizer", optimizer, OPTIMIZERS)
+    keep = _choose("keep", keep, KEEPS)
     torch_dtype = DTYPES[_choose("dtype", dtype, tuple(DTYPES))]
     window = _check_window(window, height, width)
     lr = _DEFAULT_LR[optimizer] if lr is None else lr
@@ -304,23 +351,26 @@ def fuse(
     with torch.no_grad():
         q, grad = objective.value_and_grad(y)
         trace[0] = q
+        best = _BestIterate(y, float(q)) if keep == "best" else None
         done, stopped = 0, False
-        best = float(q) if tol is not None else None
         with tqdm(total=iterations, disable=not progress, desc="fuse", unit="it") as bar:
             for t in range(1, iterations + 1):
                 q, grad = steps.step(objective, grad)
                 trace[t] = q
                 done = t
+                if best is not None:
+                    best.offer(y, float(q), t)
                 if t % TOL_WINDOW == 0 or t == iterations:
                     if progress:
                         bar.update(t - bar.n)
                         bar.set_postfix(Q=f"{float(q):.6f}")
-                    if tol is not None and t % TOL_WINDOW == 0:
-                        newest = float(trace[t - TOL_WINDOW + 1 : t + 1].max())
-                        if newest - best < tol:
-                            stopped = t < iterations
-                            break
-                        best = max(best, newest)
+                    if tol is not None and t % TOL_WINDOW == 0 and _converged(trace[: t + 1], tol):
+                        stopped = t < iterations
+                        break
+    if best is not None and best.iteration != done:
+        y, returned = best.image, best.iteration
+    else:
+        returned = done
     image = y.permute(1, 2, 0).to(device="cpu", dtype=torch.float32).numpy().copy()
     trace_np = trace[: done + 1].cpu().numpy()
     seconds = time.perf_counter() - started
@@ -335,5 +385,7 @@ def fuse(
         optimizer=optimizer,
         device=str(torch_device),
         stopped_early=stopped,
-        settings={"lr": float(lr), "tol": tol, "init": init if isinstance(init, str) else "array", "dtype": dtype},
+        returned_iteration=returned,
+        settings={"lr": float(lr), "tol": tol, "init": init if isinstance(init, str) else "array", "dtype": dtype,
+                  "keep": keep},
     )

@@ -87,6 +87,7 @@ rule fuse_ms_resnet:
         iterations=config["fusion"]["iterations"],
         tol=config["fusion"]["tol"],
         init=config["fusion"]["init"],
+        keep=config["fusion"]["keep"],
         device=config["fusion"]["device"],
         dtype=config["fusion"]["dtype"],
         detector_device=config["detector"]["device"],

@@ -53,6 +53,7 @@ rule experiment_agreement_fuse:
         iterations=config["experiments"]["agreement"]["iterations"],
         tol=config["experiments"]["agreement"]["tol"],
         init="mean",  # the authors start from the mean of the sources
+        keep=config["experiments"]["agreement"]["keep"],
         device=config["fusion"]["device"],
         dtype=config["experiments"]["agreement"]["dtype"],
     log:

@@ -60,7 +60,7 @@ def agreement_reuses_main():
         and "mffssim_reference" in fusion["methods"]
         and "lap" in config["focus"]["detectors"]
         and fusion["init"] == "mean"
-        and all(settings[k] == fusion[k] for k in ("optimizer", "lr", "iterations", "tol", "dtype"))
+        and all(settings[k] == fusion[k] for k in ("optimizer", "lr", "iterations", "tol", "keep", "dtype"))
     )
 
 

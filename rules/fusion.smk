@@ -22,6 +22,7 @@ rule fuse_mffssim:
         iterations=config["fusion"]["iterations"],
         tol=config["fusion"]["tol"],
         init=config["fusion"]["init"],
+        keep=config["fusion"]["keep"],
         device=config["fusion"]["device"],
         dtype=config["fusion"]["dtype"],
     log:

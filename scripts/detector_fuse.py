@@ -28,11 +28,11 @@ traces = []
 def fuse_step(pair, focus_map):
     """One pairwise MFF-SSIM fusion; keeps its Q trace."""
     result = fuse(pair, focus_map, window=window, variant=params.variant, optimizer=params.optimizer,
-                  lr=params.lr, iterations=params.iterations, tol=params.tol, init=params.init,
+                  lr=params.lr, iterations=params.iterations, tol=params.tol, init=params.init, keep=params.keep,
                   device=params.device, dtype=params.dtype, progress=True)
     traces.append([float(q) for q in result.trace])
     logger.info("step %d: %d iterations in %.2f s, Q %.6f -> %.6f", len(traces), result.iterations,
-                result.seconds, traces[-1][0], traces[-1][-1])
+                result.seconds, traces[-1][0], result.q)
     return result
 
 

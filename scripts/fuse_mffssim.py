@@ -28,12 +28,15 @@ result = fuse(
     iterations=params.iterations,
     tol=params.tol,
     init=params.init,
+    keep=params.keep,
     device=params.device,
     dtype=params.dtype,
     progress=True,
 )
 trace = [float(q) for q in result.trace]
-logger.info("%d iterations in %.2f s, Q %.6f -> %.6f", result.iterations, result.seconds, trace[0], trace[-1])
+logger.info("%d iterations in %.2f s%s, Q %.6f -> %.6f (returned: iteration %d, keep %s)", result.iterations,
+            result.seconds, ", stopped early" if result.stopped_early else "", trace[0], result.q,
+            result.returned_iteration, params.keep)
 
 write_image(snakemake.output.fused, result.image, bit_depth if bit_depth in (8, 16) else 16)
 write_focus_map(snakemake.output.focus_map, result.focus_map)

@@ -37,7 +37,7 @@ def _objective(sources, fmap, variant="paper", dtype=torch.float32):
 @pytest.mark.parametrize("variant", ["paper", "reference"])
 def test_default_fuse_improves_q_nearly_monotonically(variant):
     sources, _ = _pair()
-    result = fuse(sources, window=WINDOW, variant=variant, iterations=40, tol=None, device="cpu")
+    result = fuse(sources, window=WINDOW, variant=variant, iterations=40, tol=None, init="mean", device="cpu")
     assert isinstance(result, FusionResult)
     assert result.image.shape == (20, 24, 3) and result.image.dtype == np.float32
     assert result.focus_map.shape == (2, 20, 24) and result.window == WINDOW
@@ -73,7 +73,7 @@ def test_adam_equals_a_torch_adam_loop_on_the_closed_form_gradient(variant, dtyp
     fmap = laplacian_focus_map(sources, WINDOW)
     iterations = 25
     result = fuse(sources, fmap, window=WINDOW, variant=variant, optimizer="adam", lr=1e-3,
-                  iterations=iterations, tol=None, device="cpu", dtype=dtype)
+                  iterations=iterations, tol=None, init="mean", keep="last", device="cpu", dtype=dtype)
     # the authors' loop: loss (1 - Q)/2 through the closed-form gradient, torch.optim.Adam, clamp
     torch_dtype = getattr(torch, dtype)
     objective = _objective(sources, fmap, variant, torch_dtype)
@@ -103,7 +103,7 @@ def test_adam_follows_the_adam_formula_with_bias_correction():
     )
     grad = grad.permute(1, 2, 0).numpy()
     result = fuse(sources, fmap, window=WINDOW, optimizer="adam", lr=1e-3, iterations=1, tol=None,
-                  device="cpu", dtype="float64")
+                  init="mean", keep="last", device="cpu", dtype="float64")
     g = -0.5 * grad  # dL/dY
     expected = np.clip(start - 1e-3 * g / (np.abs(g) + 1e-8), 0, 1)
     np.testing.assert_allclose(result.image, expected, atol=1e-7)
@@ -119,24 +119,26 @@ def test_gd_is_algorithm_1_literally():
     grad = grad.permute(1, 2, 0).numpy()
     lr = 0.01 / np.abs(grad).max()  # the largest pixel moves by 0.01
     result = fuse(sources, fmap, window=WINDOW, optimizer="gd", lr=lr, iterations=1, tol=None,
-                  device="cpu", dtype="float64")
+                  init="mean", device="cpu", dtype="float64")
     np.testing.assert_allclose(result.image, np.clip(start + lr * grad, 0, 1), atol=1e-7)
     assert result.trace[1] > result.trace[0]
     # the paper's beta = 1e-3 barely moves Y: the per-pixel gradient of a mean over P patches is O(1/P)
-    paper = fuse(sources, fmap, window=WINDOW, optimizer="gd", lr=1e-3, iterations=5, tol=None, device="cpu")
+    paper = fuse(sources, fmap, window=WINDOW, optimizer="gd", lr=1e-3, iterations=5, tol=None, init="mean",
+                 device="cpu")
     assert np.max(np.abs(paper.image - start)) < 1e-3
 
 
 def test_tol_stops_early_and_none_runs_every_iteration():
     sources, _ = _pair(seed=5)
-    stopped = fuse(sources, window=WINDOW, optimizer="adam", iterations=500, tol=1.0, device="cpu")
-    assert stopped.stopped_early and stopped.iterations == 10 and len(stopped.trace) == 11
+    stopped = fuse(sources, window=WINDOW, optimizer="adam", iterations=500, tol=1.0, init="mean", device="cpu")
+    # the stop is first tested after two windows of iterates (MIN_STOP_ITERATION)
+    assert stopped.stopped_early and stopped.iterations == 20 and len(stopped.trace) == 21
     full = fuse(sources, window=WINDOW, optimizer="adam", iterations=30, tol=None, device="cpu")
     assert not full.stopped_early and full.iterations == 30
     # a realistic tol stops once Q has flattened, not before it has risen
-    converged = fuse(sources, window=WINDOW, iterations=200, tol=1e-5, device="cpu")
-    assert converged.stopped_early and 10 <= converged.iterations < 200
-    assert converged.trace[-1] > converged.trace[0] + 0.01
+    converged = fuse(sources, window=WINDOW, iterations=200, tol=1e-5, init="mean", device="cpu")
+    assert converged.stopped_early and 20 <= converged.iterations < 200
+    assert converged.q > converged.trace[0] + 0.01
 
 
 def test_three_sources():
@@ -205,3 +207,67 @@ def test_bad_arguments_raise_clear_errors():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             fuse(sources, window=WINDOW, iterations=1, device="cuda")
+
+
+def _smooth_mild_pair():
+    """A smooth scene with mild defocus (like NYU-D-100's nyud_017): the mean of the sources already has a
+    high Q, and adam-cosine's first large steps (each pixel moves by about lr) fall below it for 10+ steps."""
+    from skimage import data, transform
+
+    from mffssim.defocus import defocus_pair
+
+    image = transform.resize(data.astronaut(), (64, 64), anti_aliasing=True).astype(np.float32)
+    image = ndimage.gaussian_filter(image, (3.0, 3.0, 0))
+    yy, xx = np.mgrid[:64, :64]
+    alpha = (((yy - 32) ** 2 + (xx - 32) ** 2) < 16**2).astype(np.float32)
+    source_1, source_2, _ = defocus_pair(image, alpha, 1.0)
+    return np.clip(np.stack([source_1, source_2]), 0, 1).astype(np.float32), image
+
+
+def test_early_stop_waits_for_recovery_and_never_returns_a_worse_image():
+    # the regression of the default solver: it used to stop at step 10 (best Q so far = the start's) and
+    # return the overshot last iterate, Q 0.9959 below the mean image's 0.9993
+    sources, sharp = _smooth_mild_pair()
+    fmap = laplacian_focus_map(sources, 7)
+    result = fuse(sources, fmap, window=7, init="mean", device="cpu")
+    assert result.trace[1:11].max() < result.trace[0]  # the case: ten overshooting steps
+    assert result.iterations >= 20
+    assert result.q >= result.trace[0] and result.q == result.trace.max()
+    q_image = mffssim_index(sources, result.image, fmap, 7)
+    assert result.q == pytest.approx(q_image, abs=1e-5)
+    full = fuse(sources, fmap, window=7, init="mean", tol=None, device="cpu")
+    from mffssim.metrics.reference import psnr
+
+    assert psnr(sharp, result.image) >= psnr(sharp, full.image) - 0.05
+
+
+def test_keep_best_and_keep_last():
+    sources, _ = _smooth_mild_pair()
+    fmap = laplacian_focus_map(sources, 7)
+    # 5 steps of Adam at adam-cosine's first lr overshoot: every iterate is below the start, so "best" is the
+    # start itself
+    options = dict(window=7, init="mean", optimizer="adam", lr=0.02, iterations=5, tol=None, device="cpu")
+    best = fuse(sources, fmap, **options)
+    assert best.returned_iteration == 0 and best.q == best.trace[0]
+    np.testing.assert_array_equal(best.image, average_fuse(sources))
+    last = fuse(sources, fmap, keep="last", **options)
+    assert last.returned_iteration == 5 and last.q == last.trace[-1] < last.trace[0]
+    np.testing.assert_array_equal(last.trace, best.trace)  # the trace is every iterate's Q either way
+    q_last = mffssim_index(sources, last.image, fmap, 7)
+    assert last.q == pytest.approx(q_last, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "trace,stops",
+    [
+        ([0.9] + [0.95] * 10, False),  # fewer than two windows of iterates
+        ([0.9] + [0.95] * 20, True),  # flat iterates: converged
+        ([0.99] + [0.95] * 20, False),  # no iterate has reached the start yet: still recovering
+        ([0.99] + [0.95] * 10 + [0.991] * 10, False),  # recovered, and a large gain over the window before
+        ([0.99] + [0.992] * 10 + [0.9920001] * 10, True),  # gain below tol
+    ],
+)
+def test_converged_compares_iterates_with_iterates(trace, stops):
+    from mffssim.fusion import _converged
+
+    assert _converged(torch.tensor(trace, dtype=torch.float64), tol=1e-6) is stops
