@@ -1,0 +1,108 @@
+"""Ground-truth benchmark of the default solver: PSNR against the all-in-focus reference, iterations, seconds.
+
+For every two-source image set with a ``reference.*`` under ``--data`` (e.g. a downloaded NYU-D-100 or
+MF-VOC subset), with the Laplacian map of the authors' window rule, it fuses with
+
+- ``default``: ``mffssim.fuse`` with its defaults (variant ``--variant``),
+- ``every``: the same with ``tol=None`` (every one of the same iterations, no early stop),
+- ``pixelwise``: Eq. 1 with the same map,
+
+and prints a row per set, then the figures: mean PSNR of each, the default's gain over pixel-wise, the sets
+where it falls below pixel-wise (and by how much), the largest shortfall against ``every``, and the median
+``FusionResult.seconds`` per set beside the CPU seconds of the same runs (the machine may be shared).
+
+    python benchmarks/bench_ground_truth.py --data resources/data/nyu_d_100
+    python benchmarks/bench_ground_truth.py --data resources/data/mf_voc_subset --variant reference --limit 20
+
+PSNR is computed on the 8-bit images as written (``mffssim.metrics.psnr``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mffssim.focus import laplacian_focus_map
+from mffssim.fusion import fuse, pixelwise_fuse
+from mffssim.io import find_image_sets, read_image, read_image_set
+from mffssim.metrics.reference import psnr
+from mffssim.ssim import window_size
+
+
+def _psnr_8bit(reference: np.ndarray, image: np.ndarray) -> float:
+    return psnr(reference, np.round(np.clip(image, 0, 1) * 255) / 255)
+
+
+def _timed_fuse(sources, focus_map, window, **options):
+    cpu = time.process_time()
+    result = fuse(sources, focus_map, window=window, device="cpu", **options)
+    return result, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="folder of <set>/source_1.*, source_2.*, reference.*")
+    parser.add_argument("--variant", default="paper", choices=["paper", "reference"])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N sets (sorted by id)")
+    parser.add_argument("--sets", nargs="*", default=None, help="only these set ids")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    found = find_image_sets(args.data)
+    chosen = [s for s in sorted(found) if found[s].reference is not None and len(found[s].sources) == 2]
+    if args.sets:
+        chosen = [s for s in chosen if s in set(args.sets)]
+    chosen = chosen[: args.limit] if args.limit else chosen
+    if not chosen:
+        raise SystemExit(f"{args.data}: no two-source image set with a reference")
+    print(f"{len(chosen)} sets of {Path(args.data).name}; variant {args.variant}; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f}")
+    print("\n| set | W | pixel-wise dB | default dB | every dB | default - pixel-wise | default - every | "
+          "iterations | stopped early | seconds | CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for set_id in chosen:
+        files = found[set_id]
+        sources, _ = read_image_set(files.sources)
+        reference = read_image(files.reference)
+        window = window_size(*sources.shape[1:3])
+        focus_map = laplacian_focus_map(sources, window)
+        default, cpu = _timed_fuse(sources, focus_map, window, variant=args.variant)
+        every, _ = _timed_fuse(sources, focus_map, window, variant=args.variant, tol=None)
+        row = {
+            "set": set_id, "window": window,
+            "pixelwise": _psnr_8bit(reference, pixelwise_fuse(sources, focus_map)),
+            "default": _psnr_8bit(reference, default.image), "every": _psnr_8bit(reference, every.image),
+            "iterations": default.iterations, "stopped": default.stopped_early,
+            "seconds": default.seconds, "cpu": cpu,
+        }
+        rows.append(row)
+        print(f"| {set_id} | {window} | {row['pixelwise']:.2f} | {row['default']:.2f} | {row['every']:.2f} | "
+              f"{row['default'] - row['pixelwise']:+.2f} | {row['default'] - row['every']:+.3f} | "
+              f"{row['iterations']} | {'yes' if row['stopped'] else 'no'} | {row['seconds']:.2f} | {cpu:.2f} |",
+              flush=True)
+
+    mean = {k: statistics.fmean(r[k] for r in rows) for k in ("pixelwise", "default", "every")}
+    below = sorted((r["default"] - r["pixelwise"], r["set"]) for r in rows if r["default"] < r["pixelwise"])
+    short = min(rows, key=lambda r: r["default"] - r["every"])
+    print(f"\nmean PSNR: default {mean['default']:.3f} dB, every iteration {mean['every']:.3f} dB, "
+          f"pixel-wise {mean['pixelwise']:.3f} dB; default - pixel-wise {mean['default'] - mean['pixelwise']:+.3f} dB")
+    print(f"below pixel-wise: {len(below)} set(s)" + (": " + ", ".join(f"{s} {d:+.3f} dB" for d, s in below) if below else ""))
+    print(f"largest shortfall against every iteration: {short['default'] - short['every']:+.3f} dB ({short['set']})")
+    print(f"iterations of the default: median {statistics.median(r['iterations'] for r in rows):.0f}, "
+          f"min {min(r['iterations'] for r in rows)}, max {max(r['iterations'] for r in rows)}; "
+          f"stopped early on {sum(r['stopped'] for r in rows)} of {len(rows)}")
+    print(f"seconds per set (FusionResult.seconds, {torch.get_num_threads()} threads): "
+          f"median {statistics.median(r['seconds'] for r in rows):.2f} s, max {max(r['seconds'] for r in rows):.2f} s; "
+          f"CPU seconds median {statistics.median(r['cpu'] for r in rows):.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
