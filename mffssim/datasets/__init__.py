@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from .manifest import (DATASETS, EMBEDDED_SETS, TESTVECTOR_SETS, ManifestEntry, dataset_set_ids, load_manifest,
-                       testvector_manifest_dir)
+                       vector_manifest_dir)
 
 # Loaded on first use, so that planning a workflow (which needs only the names above) skips scipy and
 # the image codecs.
@@ -25,7 +25,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DATASETS", "ManifestEntry", "load_manifest", "dataset_set_ids",
-    "TESTVECTOR_SETS", "testvector_manifest_dir",
+    "TESTVECTOR_SETS", "vector_manifest_dir",
     "DownloadError", "download_dataset", "verify_dataset", "sha256_of", "cache_dir",
     "EMBEDDED_SETS", "EmbeddedSet", "make_embedded_set", "make_embedded_dataset",
 ]
