@@ -1,7 +1,7 @@
 """Time every quality metric on one 520x520 colour triple (the size of the MFIF survey's Lytro images).
 
-The triple is c_01 of ../shared/testvectors/fusion_metrics (sources and the CNN result, uint8 RGB) when
-that folder exists, else a seeded synthetic scene of the same size (a textured image, two defocused
+The triple is c_01 of the ``fusion_metrics`` test vectors (sources and the CNN result, uint8 RGB) when
+the tests have downloaded them into the cache (``mffssim.datasets.cache_dir()``), else a seeded synthetic scene of the same size (a textured image, two defocused
 sources, their average). Prints, per metric, the median and best wall time and the best CPU time (process
 time, all threads) of one call, the budget (0.5 s; QP 1 s) and the system load, since other jobs on a
 shared machine inflate wall times.
@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
+from mffssim.datasets import cache_dir
 from mffssim.defocus import defocus_pair
 from mffssim.metrics import FULL_REFERENCE, NO_REFERENCE, fsim
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "testvectors" / "fusion_metrics" / "color" / "c_01"
+VECTORS = cache_dir() / "testvectors" / "fusion_metrics" / "color" / "c_01"
 BUDGET_S = {"qp": 1.0}  # every other metric: 0.5 s
 
 

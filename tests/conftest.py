@@ -1,17 +1,23 @@
 """Shared pytest fixtures.
 
-* ``shared_dir``: ``Path`` of ``../shared`` (the repository's sibling, where CI keeps it); the test is
-  skipped with a clear reason when it is absent (a user's machine).
-* ``shared_data``: ``shared_dir / "data"``, laid out ``<dataset>/<dest>`` like a download mirror.
+Data (data sets and test vectors) comes through ``tests/helpers.py``: the project's downloader fetches it
+into the cache from the mirror named by ``MFFSSIM_MIRROR``, else from the public urls, else the test skips
+with the reason (fails under ``CI=true``).
+
+* ``fetch_data``: ``fetch_data(name) -> Path``, the cached folder of a data set or test-vector set
+  (``<folder>/<dest>``); the cache's ``data`` folder is itself laid out like a mirror.
+* ``mirror_dir``: ``Path`` of the directory ``MFFSSIM_MIRROR`` names (for what only a full local copy
+  holds, e.g. each set's ``sources.tsv``).
 * ``serve_directory``: factory, ``serve_directory(path) -> "http://127.0.0.1:<port>"``: serves ``path``
   read-only over HTTP from a thread until the test session ends (quiet, one port per call).
-* ``http_mirror``: url of a server for ``../shared/data``: pass it as ``download.mirror`` (or
-  ``mirror=``) to download any dataset through the real code path, offline.
+* ``http_mirror``: url of an http mirror holding at least the data sets of :data:`HTTP_MIRROR_SETS`
+  (``MFFSSIM_MIRROR`` itself when it is a url, else that directory or the cache served on 127.0.0.1): pass
+  it as ``download.mirror`` (or ``mirror=``) to download through the real code path, offline.
 * ``dead_url``: ``http://127.0.0.1:<port>`` where nothing listens (connections are refused).
-* ``tiny_run``: one finished run of the workflow with config/tiny.yaml (plus, where ../shared is present, one
-  MFFW pair downloaded from ``http_mirror`` with the authors' published results as methods), made once per
-  session: ``{"dir": Path, "configs": tuple of extra config files, "mirror": url or None}``. Tests read it
-  (tests/test_workflow.py) or compare against it (tests/test_reruns.py); none may change it.
+* ``tiny_run``: one finished run of the workflow with config/tiny.yaml (plus, where ``http_mirror`` is
+  available, one MFFW pair downloaded from it with the authors' published results as methods), made once
+  per session: ``{"dir": Path, "configs": tuple of extra config files, "mirror": url or None}``. Tests read
+  it (tests/test_workflow.py) or compare against it (tests/test_reruns.py); none may change it.
 """
 from __future__ import annotations
 
@@ -23,7 +29,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+import helpers
+
+# the data sets that http_mirror must hold (tests/test_datasets.py, the tiny run's MFFW pair)
+HTTP_MIRROR_SETS = ("grayscale", "mffssim_examples", "mffw", "mffssim_official_results")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -34,18 +43,16 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent (the shared data folder beside the repository)")
-    return SHARED
+def fetch_data():
+    return helpers.fetch
 
 
 @pytest.fixture(scope="session")
-def shared_data(shared_dir: Path) -> Path:
-    data = shared_dir / "data"
-    if not data.is_dir():
-        pytest.skip(f"{data} is absent")
-    return data
+def mirror_dir() -> Path:
+    where = helpers.mirror()
+    if where is None or where.startswith(("http://", "https://", "file://")) or not Path(where).is_dir():
+        helpers.missing(f"{helpers.MIRROR_ENV} does not name a directory ({where or 'it is not set'})")
+    return Path(where)
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +78,14 @@ def serve_directory():
 
 
 @pytest.fixture(scope="session")
-def http_mirror(serve_directory, shared_data: Path) -> str:
-    return serve_directory(shared_data)
+def http_mirror(serve_directory) -> str:
+    where = helpers.mirror()
+    if where is not None and where.startswith(("http://", "https://")):
+        return where.rstrip("/")
+    if where is not None and Path(where).is_dir():
+        return serve_directory(where)
+    folders = [helpers.fetch(name) for name in HTTP_MIRROR_SETS]  # from the public urls, into the cache
+    return serve_directory(folders[0].parent)
 
 
 @pytest.fixture

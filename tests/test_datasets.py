@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 
+import helpers
 from mffssim.datasets import (
     DATASETS,
+    TESTVECTOR_SETS,
     DownloadError,
     dataset_set_ids,
     download_dataset,
     load_manifest,
+    vector_manifest_dir,
     verify_dataset,
 )
 from mffssim.datasets.download import source_of
@@ -24,7 +27,7 @@ from mffssim.datasets.manifest import default_manifest_dir, parse_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# file and image-set counts stated in each ../shared/data/<name>/SOURCE.md
+# file and image-set counts stated in each data set's SOURCE.md (beside its sources.tsv)
 COUNTS = {
     "mffw": (43, 16), "lytro": (53, 24), "grayscale": (20, 10), "mfifb": (164, 82), "nyu_d_100": (300, 100),
     "mf_voc_subset": (360, 120), "mffssim_official_results": (160, 3), "mffssim_examples": (3, 1),
@@ -71,13 +74,59 @@ def test_set_ids_skip_top_level_files():
     assert dataset_set_ids("grayscale") == [f"g_{i:02d}" for i in range(1, 11)]
 
 
-def test_manifests_are_up_to_date_with_shared_sources(shared_data):
-    """The committed manifests equal what tools/make_manifests.py makes, and the shared files match them."""
+def test_manifests_are_up_to_date_with_their_sources(mirror_dir):
+    """The committed manifests (data sets and test vectors) equal what tools/make_manifests.py makes from a
+    full local copy (each set's sources.tsv and SOURCE.md), and the copy's files match them."""
+    if not (mirror_dir / "grayscale" / "sources.tsv").is_file():
+        helpers.missing(f"{mirror_dir} holds no sources.tsv (a download-only mirror)")
     run = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "make_manifests.py"), "--check", "--data", str(shared_data)],
+        [sys.executable, str(REPO / "tools" / "make_manifests.py"), "--check", "--data", str(mirror_dir)],
         capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stderr
+
+
+def test_testvector_manifests():
+    """The test vectors are manifests like the data sets': counts, public pinned urls, the rows the
+    MATLAB-equivalence tests are built from (known without downloading)."""
+    counts = {"fusion_metrics": 79, "fsim": 4}
+    assert set(TESTVECTOR_SETS) == set(counts) and not set(TESTVECTOR_SETS) & set(DATASETS)
+    for name, files in counts.items():
+        entries = load_manifest(name, vector_manifest_dir())
+        assert len(entries) == files
+        assert all(e.url.startswith("https://raw.githubusercontent.com/") for e in entries)
+    rows = helpers.fusion_rows()
+    per_image = {image: sum(r["image"] == image for r in rows) for image in ("c_01", "c_02", "g_01", "g_02")}
+    assert per_image == {"c_01": 18, "c_02": 15, "g_01": 18, "g_02": 18}
+
+
+def test_missing_test_data_skips_with_the_reason_or_fails_under_ci(tmp_path, monkeypatch, dead_url):
+    """No mirror and no reachable url: a skip naming the missing files; under CI=true a failure."""
+    real = helpers.download_dataset
+
+    def offline(name, dest_dir, *, mirror=None, **options):  # the public urls, as seen without network
+        return real(name, dest_dir, mirror=dead_url if mirror is None else mirror, **options)
+
+    monkeypatch.setattr(helpers, "download_dataset", offline)
+    monkeypatch.setenv("MFFSSIM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MFFSSIM_MIRROR", raising=False)
+    for ci, outcome in (("", pytest.skip.Exception), ("true", pytest.fail.Exception)):
+        monkeypatch.setenv("CI", ci)
+        helpers._fetch.cache_clear()
+        start = time.monotonic()
+        with pytest.raises(outcome) as caught:
+            helpers.fetch("fsim")
+        assert time.monotonic() - start < 10
+        message = str(caught.value)
+        assert "testvectors 'fsim': 4 of 4 files missing" in message and "goldhill.gif" in message
+        assert "MFFSSIM_MIRROR is not set" in message and ("CI=true" in message) == bool(ci)
+    # a mirror without the files is named too
+    monkeypatch.setenv("MFFSSIM_MIRROR", str(tmp_path / "empty"))
+    monkeypatch.setenv("CI", "")
+    helpers._fetch.cache_clear()
+    with pytest.raises(pytest.skip.Exception, match="no such file in the mirror directory"):
+        helpers.fetch("fsim")
+    helpers._fetch.cache_clear()  # later tests see the real environment again
 
 
 def test_unknown_dataset_lists_the_known_ones():
@@ -120,19 +169,20 @@ def test_source_of_mirror_forms(tmp_path):
 
 
 # ----------------------------------------------------------------------------- downloads
-def test_download_from_http_mirror_verifies_every_file(http_mirror, shared_data, tmp_path):
+def test_download_from_http_mirror_verifies_every_file(http_mirror, fetch_data, tmp_path):
     paths = download_dataset("grayscale", tmp_path / "grayscale", mirror=http_mirror, timeout=10, progress=True)
     assert len(paths) == 20 and all(p.is_file() for p in paths)
     assert verify_dataset("grayscale", tmp_path / "grayscale") == []
     for path in paths:
         relative = path.relative_to(tmp_path / "grayscale")
-        assert path.read_bytes() == (shared_data / "grayscale" / relative).read_bytes()
+        assert path.read_bytes() == (fetch_data("grayscale") / relative).read_bytes()
     assert _no_part_files(tmp_path)
     assert (paths[0].stat().st_mode & 0o777) != 0o600  # a normal file, not mkstemp's private mode
 
 
-def test_download_from_directory_mirror(shared_data, tmp_path):
-    paths = download_dataset("mffssim_examples", tmp_path / "ex", mirror=shared_data)
+def test_download_from_directory_mirror(fetch_data, tmp_path):
+    cached = fetch_data("mffssim_examples").parent  # the cache's data folder is laid out like a mirror
+    paths = download_dataset("mffssim_examples", tmp_path / "ex", mirror=cached)
     assert [p.name for p in paths] == ["source_1.tif", "source_2.tif", "source_3.tif"]
     assert verify_dataset("mffssim_examples", tmp_path / "ex") == []
 
@@ -147,18 +197,18 @@ def test_good_files_are_not_downloaded_again(http_mirror, dead_url, tmp_path):
     assert again == paths and [p.stat().st_mtime_ns for p in paths] == stamps
 
 
-def test_wrong_existing_file_is_replaced(http_mirror, shared_data, tmp_path):
+def test_wrong_existing_file_is_replaced(http_mirror, fetch_data, tmp_path):
     manifests = _write_manifest(tmp_path / "m", "grayscale", _rows("grayscale", "g_10/"))
     target = tmp_path / "out" / "g_10" / "source_1.tif"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"half-written")
     download_dataset("grayscale", tmp_path / "out", mirror=http_mirror, manifest_dir=manifests)
-    assert target.read_bytes() == (shared_data / "grayscale" / "g_10" / "source_1.tif").read_bytes()
+    assert target.read_bytes() == (fetch_data("grayscale") / "g_10" / "source_1.tif").read_bytes()
 
 
-def test_corrupted_file_fails_its_checksum_and_leaves_nothing(serve_directory, shared_data, tmp_path):
+def test_corrupted_file_fails_its_checksum_and_leaves_nothing(serve_directory, fetch_data, tmp_path):
     mirror = tmp_path / "mirror"
-    shutil.copytree(shared_data / "grayscale" / "g_10", mirror / "grayscale" / "g_10")
+    shutil.copytree(fetch_data("grayscale") / "g_10", mirror / "grayscale" / "g_10")
     bad = mirror / "grayscale" / "g_10" / "source_1.tif"
     data = bytearray(bad.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, one byte flipped
@@ -168,7 +218,7 @@ def test_corrupted_file_fails_its_checksum_and_leaves_nothing(serve_directory, s
     out = tmp_path / "out"
     good = out / "g_10" / "source_2.tif"  # a good file already there must survive
     good.parent.mkdir(parents=True)
-    shutil.copyfile(shared_data / "grayscale" / "g_10" / "source_2.tif", good)
+    shutil.copyfile(fetch_data("grayscale") / "g_10" / "source_2.tif", good)
 
     url = serve_directory(mirror)
     with pytest.raises(DownloadError) as caught:
@@ -181,10 +231,10 @@ def test_corrupted_file_fails_its_checksum_and_leaves_nothing(serve_directory, s
     assert verify_dataset("grayscale", out, manifest_dir=manifests) == [f"{out / 'g_10' / 'source_1.tif'}: missing"]
 
 
-def test_truncated_file_fails_on_size(serve_directory, shared_data, tmp_path):
+def test_truncated_file_fails_on_size(serve_directory, fetch_data, tmp_path):
     mirror = tmp_path / "mirror" / "grayscale" / "g_10"
     mirror.mkdir(parents=True)
-    original = (shared_data / "grayscale" / "g_10" / "source_1.tif").read_bytes()
+    original = (fetch_data("grayscale") / "g_10" / "source_1.tif").read_bytes()
     (mirror / "source_1.tif").write_bytes(original[:1000])
     manifests = _write_manifest(tmp_path / "m", "grayscale", _rows("grayscale", "g_10/source_1"))
     with pytest.raises(DownloadError, match=r"size mismatch: expected \d+ bytes, got 1000"):

@@ -10,9 +10,6 @@ from mffssim.detector.data import (SyntheticPairs, embedded_scenes, make_scenes,
                                    voc2012_scenes, voc_seg_scenes)
 from mffssim.detector.masks import VOC_VOID_COLOUR, random_mask, read_voc_mask
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
 def _image(seed=0, shape=(60, 70)):
     return np.random.default_rng(seed).random(shape).astype(np.float32)
 
@@ -148,10 +145,8 @@ def test_bad_sources_name_the_problem(tmp_path):
         voc_seg_scenes(tmp_path)
 
 
-def test_voc_seg_samples_from_shared():
-    root = SHARED / "data" / "voc_seg_samples"
-    if not root.is_dir():
-        pytest.skip(f"{root} is absent (the shared data folder is only in CI and the dev checkout)")
+def test_voc_seg_samples_downloaded(fetch_data):
+    root = fetch_data("voc_seg_samples")
     scenes = voc_seg_scenes(root)
     assert len(scenes) == 14
     image, matte = scenes[0].load()

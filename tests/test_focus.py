@@ -1,8 +1,6 @@
 """The Laplacian-energy detector (PAPER.md) and the focus-map utilities."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -135,9 +133,6 @@ def test_corrupt_focus_map_flips_the_expected_fraction_and_is_seeded():
         corrupt_focus_map(fmap, 1.5)
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
 @pytest.mark.parametrize(
     "dataset,set_id,agreement",
     [
@@ -148,12 +143,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
         ("grayscale", "g_02", 0.9999),
     ],
 )
-def test_reproduces_the_authors_published_ms_lap_maps(dataset, set_id, agreement):
-    data = SHARED / "data"
-    official = data / "mffssim_official_results" / dataset / set_id / "ms_lap_map.png"
-    if not official.is_file():
-        pytest.skip(f"{official} is absent (the shared data folder beside the repository)")
-    sources, _ = read_image_set(find_image_sets(data / dataset)[set_id].sources)
+def test_reproduces_the_authors_published_ms_lap_maps(dataset, set_id, agreement, fetch_data):
+    official = fetch_data("mffssim_official_results") / dataset / set_id / "ms_lap_map.png"
+    sources, _ = read_image_set(find_image_sets(fetch_data(dataset))[set_id].sources)
     height, width = sources.shape[1:3]
     fmap = laplacian_focus_map(sources, window_size(height, width))
     published = read_focus_map(official, 2, shape=(height, width))

@@ -1,26 +1,23 @@
-"""The no-reference fusion metrics against the MATLAB values of the MFIF survey (every row of expected.csv).
+"""The no-reference fusion metrics against the MATLAB values of the MFIF survey, on every fused image of
+the ``fusion_metrics`` test vectors (69 rows: c_01, c_02, g_01, g_02).
 
-../shared/testvectors/fusion_metrics holds source pairs, fused results and the survey's per-image MATLAB
-table (PROTOCOL.md explains how it was made). Tolerances are per metric and row group, each the tightest
-that the measured agreement supports with a margin for platform round-off (measured maxima in comments).
+The vectors (source pairs, fused results and the survey's per-image MATLAB tables ``Q_color.mat`` and
+``Q_grayscale.mat``, resources/testvectors/fusion_metrics.tsv) are downloaded by tests/helpers.py; the
+expected values are read from the tables (``helpers.fusion_expected``). Tolerances are per metric and row
+group, each the tightest that the measured agreement supports with a margin for platform round-off
+(measured maxima in comments).
 """
 from __future__ import annotations
 
-import csv
 import functools
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 
 from mffssim.metrics import qcb, qcv, qe, qg, qmi, qncie, qy
+from helpers import fetch, fusion_expected, fusion_rows
 from mffssim.metrics._common import gray_255, gray_triple, window_is_flat
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-VECTORS = SHARED / "testvectors" / "fusion_metrics"
-EXPECTED = VECTORS / "expected.csv"
-SKIP_REASON = f"{VECTORS} is absent (MATLAB test vectors live in the shared folder beside the repository)"
 
 METRICS = {"QMI": qmi, "QNCIE": qncie, "QG": qg, "QE": qe, "QY": qy, "QCB": qcb, "QCV": qcv}
 TOLERANCE = {  # measured max |ours - MATLAB| over all 69 rows in the comment
@@ -36,23 +33,24 @@ TOLERANCE = {  # measured max |ours - MATLAB| over all 69 rows in the comment
 QE_C02_TOLERANCE = 1e-6
 
 
-def _rows() -> list[dict[str, str]]:
-    if not EXPECTED.is_file():
-        return []
-    with open(EXPECTED, newline="") as handle:
-        return list(csv.DictReader(handle))
+ROWS = fusion_rows()  # from the committed manifest: the cases are known without the files
+CASES = [pytest.param(row, name, id=f"{row['image']}-{row['method']}-{name}") for row in ROWS for name in METRICS]
 
 
-ROWS = _rows()
-CASES = [
-    pytest.param(row, name, id=f"{row['image']}-{row['method']}-{name}") for row in ROWS for name in METRICS
-] or [pytest.param(None, None, marks=pytest.mark.skip(reason=SKIP_REASON))]
+@pytest.fixture(autouse=True)
+def _vectors() -> None:
+    """Every test here needs the vectors: fetched once per session, or a skip (CI: a failure) naming them."""
+    fetch("fusion_metrics")
+
+
+def _expected(row: dict[str, str], name: str) -> float:
+    return fusion_expected(fetch("fusion_metrics"), row)[name]
 
 
 @functools.lru_cache(maxsize=None)
 def _file(relative: str) -> np.ndarray:
     """A test-vector TIFF exactly as stored (uint8, gray or RGB)."""
-    image = tifffile.imread(VECTORS / relative)
+    image = tifffile.imread(fetch("fusion_metrics") / relative)
     assert image.dtype == np.uint8, f"{relative}: expected uint8, got {image.dtype}"
     image.setflags(write=False)
     return image
@@ -102,7 +100,7 @@ def _roundoff_windows_of(*files: str) -> tuple[int, int]:
 @pytest.mark.parametrize("row, name", CASES)
 def test_equals_matlab(row: dict[str, str], name: str) -> None:
     value = METRICS[name](*_triple(row))
-    expected = float(row[name])
+    expected = _expected(row, name)
     assert isinstance(value, float)
     tolerance = TOLERANCE[name]
     if name == "QE" and row["image"] == "c_02":
@@ -116,7 +114,6 @@ def test_equals_matlab(row: dict[str, str], name: str) -> None:
     assert abs(value - expected) <= tolerance, f"{name} {row['image']}/{row['method']}: {value!r} vs {expected!r}"
 
 
-@pytest.mark.skipif(not ROWS, reason=SKIP_REASON)
 def test_qy_roundoff_rows_are_the_documented_ones() -> None:
     """Only c_02 (all rows) and g_01/dtcwt have QY windows decided by MATLAB's round-off."""
     affected = {(row["image"], row["method"]) for row in ROWS if _roundoff_windows(row)[0]}
@@ -124,16 +121,14 @@ def test_qy_roundoff_rows_are_the_documented_ones() -> None:
     assert affected == expected
 
 
-@pytest.mark.skipif(not ROWS, reason=SKIP_REASON)
 def test_qg_original_variant_on_c01_cnn() -> None:
-    """Zheng Liu's first QG gives ~0.720 on c_01/cnn where the corrected one gives 0.7536 (PROTOCOL.md)."""
+    """Zheng Liu's first QG gives ~0.720 on c_01/cnn where the corrected one gives 0.7536."""
     row = next(row for row in ROWS if (row["image"], row["method"]) == ("c_01", "cnn"))
     original = qg(*_triple(row), variant="original")
     assert abs(original - 0.720) < 5e-4
-    assert abs(qg(*_triple(row)) - float(row["QG"])) <= TOLERANCE["QG"]
+    assert abs(qg(*_triple(row)) - _expected(row, "QG")) <= TOLERANCE["QG"]
 
 
-@pytest.mark.skipif(not ROWS, reason=SKIP_REASON)
 @pytest.mark.parametrize("image", ["c_01", "c_02"])
 def test_colour_input_equals_its_luminance(image: str) -> None:
     """RGB files go through MATLAB's rounded rgb2gray: same values as the uint8 luminance, bit for bit."""

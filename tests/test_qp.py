@@ -1,34 +1,34 @@
-"""QP (metricZhao) and the phase congruency behind it: MATLAB values on every expected.csv row, properties."""
+"""QP (metricZhao) and the phase congruency behind it: the survey's MATLAB values on every fused image of the
+``fusion_metrics`` test vectors (tests/helpers.py), and properties."""
 from __future__ import annotations
 
-import csv
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 from scipy import ndimage
 
+from helpers import fetch, fusion_expected, fusion_rows
 from mffssim.metrics._common import gray_255
 from mffssim.metrics.phasecong import _filter_bank, phase_congruency
 from mffssim.metrics.qp import qp, qp_from_features
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-VECTORS = SHARED / "testvectors" / "fusion_metrics"
-TOLERANCE = 1e-6  # issue 3: |ours - MATLAB| <= 1e-6
+TOLERANCE = 1e-6  # |ours - MATLAB| <= 1e-6
 
 
-def _rows() -> list[dict]:
-    if not (VECTORS / "expected.csv").is_file():
-        pytest.skip(f"MATLAB test vectors not found at {VECTORS} (../shared is absent)")
-    with open(VECTORS / "expected.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
+def _rows() -> tuple[dict, ...]:
+    fetch("fusion_metrics")  # the files, or a skip (CI: a failure) naming them
+    return fusion_rows()
+
+
+def _matlab_qp(row: dict) -> float:
+    return fusion_expected(fetch("fusion_metrics"), row)["QP"]
 
 
 def _image(relative: str) -> np.ndarray:
-    return tifffile.imread(VECTORS / relative)
+    return tifffile.imread(fetch("fusion_metrics") / relative)
 
 
 @lru_cache(maxsize=8)
@@ -45,7 +45,7 @@ def _smooth_random(seed: int, shape=(96, 96)) -> np.ndarray:
 def _row_delta(row: dict) -> tuple[float, str, str]:
     pf = phase_congruency(gray_255(_image(row["fused_file"])))
     value = qp_from_features(_source_pc(row["source_1"]), _source_pc(row["source_2"]), pf)
-    return abs(value - float(row["QP"])), row["image"], row["method"]
+    return abs(value - _matlab_qp(row)), row["image"], row["method"]
 
 
 def test_qp_equals_matlab_on_every_expected_row():
@@ -62,7 +62,7 @@ def test_qp_equals_matlab_on_every_expected_row():
 def test_public_qp_on_files_equals_matlab(index):
     row = _rows()[index]
     value = qp(_image(row["source_1"]), _image(row["source_2"]), _image(row["fused_file"]))
-    assert abs(value - float(row["QP"])) <= TOLERANCE
+    assert abs(value - _matlab_qp(row)) <= TOLERANCE
 
 
 def test_qp_symmetric_in_the_sources_and_dtype_independent():

@@ -1,18 +1,14 @@
 """PSNR, SSIM (Wang's ssim.m convention) and the MATLAB-style box downsampling they share with FSIM."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from helpers import fetch
 from mffssim.metrics._common import gray_255
 from mffssim.metrics.reference import box_downsample, downsample_factor, gaussian_window, psnr, ssim
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FUSION_VECTORS = SHARED / "testvectors" / "fusion_metrics"
 
 
 def _smooth(seed: int, shape=(64, 72)) -> np.ndarray:
@@ -110,10 +106,9 @@ def test_ssim_rejects_small_or_mismatched_images():
 
 
 def test_ssim_on_a_real_fused_image_equals_skimage():
-    path = FUSION_VECTORS / "grayscale" / "g_01"
-    if not path.is_dir():
-        pytest.skip(f"fusion test vectors not found at {FUSION_VECTORS} (../shared is absent)")
     import tifffile
+
+    path = fetch("fusion_metrics") / "grayscale" / "g_01"
 
     ref, img = tifffile.imread(path / "g_01_1.tif"), tifffile.imread(path / "g_01_cnn.tif")
     assert ssim(ref, img, downsample=False) == pytest.approx(_skimage_ssim(ref, img), abs=1e-12)

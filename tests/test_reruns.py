@@ -241,7 +241,7 @@ def test_a_change_reruns_exactly_what_depends_on_it(plans, name):
 
 
 def test_nothing_reruns_in_the_tiny_run(tiny_run):
-    """The session's tiny run too (with the downloaded MFFW pair and the authors' results where ../shared is present)."""
+    """The session's tiny run too (with the downloaded MFFW pair and the authors' results where a mirror is available)."""
     proc = snakemake(tiny_run["dir"], "-n", configs=tiny_run["configs"])
     assert proc.returncode == 0, _fail(proc)
     assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout[-2000:]

@@ -1,6 +1,6 @@
 """The Snakemake workflow, run for real in a temporary directory.
 
-One run of config/tiny.yaml (plus, where ../shared is present, one MFFW pair downloaded through the
+One run of config/tiny.yaml (plus, where a mirror is available (tests/helpers.py), one MFFW pair downloaded through the
 download rule from an HTTP mirror on 127.0.0.1, with the authors' published results as methods), then
 checks of its tables, images and report (what a config change reruns: tests/test_reruns.py). Other tests:
 a corrupted download fails its checksum and leaves nothing behind; a bad config fails before any job.
@@ -104,7 +104,7 @@ def test_images_exist_and_load(run):
 
 def test_download_from_mirror_and_official_results(run):
     if run["mirror"] is None:
-        pytest.skip("../shared is absent: no local mirror to download from")
+        pytest.skip("no mirror to download from (MFFSSIM_MIRROR unset and the public urls unreachable)")
     root = run["dir"]
     from mffssim.datasets import load_manifest, sha256_of
 
@@ -126,9 +126,9 @@ def test_report(run):
     assert "embedded.csv" in html and "panel_camera.png" in html
 
 
-def test_corrupted_download_fails_and_leaves_nothing(tmp_path, shared_data, serve_directory):
+def test_corrupted_download_fails_and_leaves_nothing(tmp_path, fetch_data, serve_directory):
     mirror = tmp_path / "mirror"
-    shutil.copytree(shared_data / "mffssim_examples", mirror / "mffssim_examples")
+    shutil.copytree(fetch_data("mffssim_examples"), mirror / "mffssim_examples")
     victim = mirror / "mffssim_examples" / "shell" / "source_2.tif"
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Regenerate ``resources/datasets/<name>.tsv`` from ``../shared/data/<name>/sources.tsv``.
+"""Regenerate ``resources/datasets/<name>.tsv`` and ``resources/testvectors/<name>.tsv`` from
+``<data>/<name>/sources.tsv``, where ``<data>`` is a local copy laid out like a mirror (each data set and
+test-vector set in its own folder, with the ``sources.tsv`` and ``SOURCE.md`` it was made from);
+``--data`` defaults to ``$MFFSSIM_MIRROR``.
 
 Each sources.tsv is validated (header, sha256 format, safe destinations), its file count is checked
 against the "N data files" line of the folder's SOURCE.md and, unless ``--no-verify``, every listed file
 of the local copy is checked for size and sha256. ``--check`` writes nothing and exits 1 when a committed
 manifest differs from what would be generated (for CI).
 
-    python tools/make_manifests.py [--data ../shared/data] [--out resources/datasets] [--check]
+    python tools/make_manifests.py [--data DIR] [--out resources/datasets] [--vectors-out resources/testvectors]
+                                   [--check]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,7 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mffssim.datasets.manifest import DATASETS, MANIFEST_COLUMNS, ManifestEntry, parse_manifest  # noqa: E402
+from mffssim.datasets.manifest import (  # noqa: E402
+    DATASETS, MANIFEST_COLUMNS, TESTVECTOR_SETS, ManifestEntry, parse_manifest,
+)
 
 _COUNT_LINE = re.compile(r"(\d+) data files")
 
@@ -64,14 +71,19 @@ def render(entries: list[ManifestEntry]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="the shared data folder")
+    mirror = os.environ.get("MFFSSIM_MIRROR")
+    parser.add_argument("--data", type=Path, default=Path(mirror) if mirror else None, required=not mirror,
+                        help="a local copy laid out <data>/<name>/sources.tsv (default: $MFFSSIM_MIRROR)")
     parser.add_argument("--out", type=Path, default=REPO / "resources" / "datasets", help="where manifests go")
+    parser.add_argument("--vectors-out", type=Path, default=REPO / "resources" / "testvectors",
+                        help="where the test vectors' manifests go")
     parser.add_argument("--no-verify", action="store_true", help="skip hashing the local files")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a manifest is stale")
     args = parser.parse_args(argv)
 
     stale, problems = [], []
-    for name in DATASETS:
+    jobs = [(name, args.out) for name in DATASETS] + [(name, args.vectors_out) for name in TESTVECTOR_SETS]
+    for name, out in jobs:
         folder = args.data / name
         sources = folder / "sources.tsv"
         if not sources.is_file():
@@ -83,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_verify:
             problems += verify_local(folder, entries)
         text = render(entries)
-        target = args.out / f"{name}.tsv"
+        target = out / f"{name}.tsv"
         if args.check:
             if not target.is_file() or target.read_text(encoding="utf-8") != text:
                 stale.append(str(target))

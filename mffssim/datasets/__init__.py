@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .manifest import DATASETS, EMBEDDED_SETS, ManifestEntry, dataset_set_ids, load_manifest
+from .manifest import (DATASETS, EMBEDDED_SETS, TESTVECTOR_SETS, ManifestEntry, dataset_set_ids, load_manifest,
+                       vector_manifest_dir)
 
 # Loaded on first use, so that planning a workflow (which needs only the names above) skips scipy and
 # the image codecs.
 _LAZY = {
     "DownloadError": ".download", "download_dataset": ".download", "verify_dataset": ".download",
-    "sha256_of": ".download", "EmbeddedSet": ".embedded", "make_embedded_dataset": ".embedded",
+    "sha256_of": ".download", "cache_dir": ".download", "EmbeddedSet": ".embedded", "make_embedded_dataset": ".embedded",
     "make_embedded_set": ".embedded",
 }
 
@@ -24,6 +25,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DATASETS", "ManifestEntry", "load_manifest", "dataset_set_ids",
-    "DownloadError", "download_dataset", "verify_dataset", "sha256_of",
+    "TESTVECTOR_SETS", "vector_manifest_dir",
+    "DownloadError", "download_dataset", "verify_dataset", "sha256_of", "cache_dir",
     "EMBEDDED_SETS", "EmbeddedSet", "make_embedded_set", "make_embedded_dataset",
 ]

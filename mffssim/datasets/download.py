@@ -2,8 +2,10 @@
 
 Each file goes to a temporary ``.<name>.*.part`` beside its target, is checked for size and sha256, then
 renamed into place, so a target path only ever holds a verified file; a failure leaves no temporary file
-and never touches good files already there. A mirror (a directory, or an http(s) url) laid out like
-``../shared/data`` replaces each url by ``{mirror}/{dataset}/{dest}``.
+and never touches good files already there. A mirror (a directory, or an http(s) url) laid out
+``<mirror>/<dataset>/<dest>`` replaces each url by ``{mirror}/{dataset}/{dest}``.
+
+:func:`cache_dir` is the per-user folder (outside any checkout) where the tests keep what they download.
 """
 from __future__ import annotations
 
@@ -32,6 +34,15 @@ class DownloadError(RuntimeError):
 
 class _Permanent(Exception):
     """A failure that retrying cannot fix (HTTP 4xx, a file missing from a directory mirror)."""
+
+
+def cache_dir() -> Path:
+    """The download cache: ``$MFFSSIM_CACHE`` if set, else ``$XDG_CACHE_HOME/mffssim``, else
+    ``~/.cache/mffssim`` (not created here)."""
+    if os.environ.get("MFFSSIM_CACHE"):
+        return Path(os.environ["MFFSSIM_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mffssim"
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -1,6 +1,6 @@
 """QG, the gradient-based Q^AB/F of Xydeas & Petrovic (2000), as in the toolbox's ``metricXydeas``.
 
-Two variants: ``"corrected"`` (Yu Liu's 2019 correction, used by the MFIF survey and by ``expected.csv``)
+Two variants: ``"corrected"`` (Yu Liu's 2019 correction, used by the MFIF survey and by its MATLAB tables)
 and ``"original"`` (Zheng Liu's first version). Gradients are exact Sobel correlations with zero padding;
 an FFT would change the exact-zero tests below.
 """

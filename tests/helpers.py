@@ -1,0 +1,151 @@
+"""How the tests get their data: test vectors and data sets, through the project's own downloader.
+
+:func:`fetch` downloads one data set or test-vector set with ``mffssim.datasets.download_dataset`` into
+the cache (``mffssim.datasets.cache_dir()``: ``$MFFSSIM_CACHE``, else ``~/.cache/mffssim``), as
+``<cache>/data/<name>/<dest>`` or ``<cache>/testvectors/<name>/<dest>``:
+
+1. from the mirror named by ``MFFSSIM_MIRROR`` (a directory or an http(s) url laid out
+   ``<mirror>/<name>/<dest>``, as config ``download.mirror``), when it is set;
+2. else, and for whatever the mirror lacks, from the manifest's public urls (a short timeout, no retry,
+   so that a machine without network gives up in seconds);
+3. else the calling test is skipped with a reason naming the missing files, or, under ``CI=true``, fails
+   with that message (CI must never pass without its evidence).
+
+Files already in the cache with the right size and sha256 are used as they are; what is fetched is
+verified and written atomically by the downloader. The outcome per name is remembered for the session,
+so a missing set costs one attempt, not one per test.
+
+The fusion-metric vectors' expected values come from the survey's MATLAB tables (``mat/Q_color.mat``,
+``mat/Q_grayscale.mat``): ``Q(method, metric, image)``, with the method order of the survey's
+``evaluate_color.m`` / ``evaluate_grayscale.m``, the metric order of its loop and the image index the
+two-digit number of ``c_kk`` / ``g_kk`` (:func:`fusion_rows`, :func:`fusion_expected`).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from mffssim.datasets import (DATASETS, TESTVECTOR_SETS, DownloadError, cache_dir, download_dataset,
+                              load_manifest, vector_manifest_dir)
+from mffssim.datasets.download import file_matches
+
+MIRROR_ENV = "MFFSSIM_MIRROR"
+URL_TIMEOUT_S = 5.0  # public urls: one attempt, a few seconds (unreachable hosts must not stall the suite)
+MIRROR_TIMEOUT_S = 30.0
+
+
+def in_ci() -> bool:
+    """True under ``CI=true`` (or ``CI=1``): missing data fails instead of skipping."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def mirror() -> str | None:
+    """The mirror named by ``MFFSSIM_MIRROR`` (a directory or an http(s) url), or None."""
+    return os.environ.get(MIRROR_ENV) or None
+
+
+def missing(reason: str) -> None:
+    """Skip the calling test with ``reason``; under CI fail it with the same message."""
+    if in_ci():
+        pytest.fail(f"missing test data (CI=true, so this fails instead of skipping): {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _kind(name: str) -> tuple[str, Path | None]:
+    """(cache subfolder, manifest_dir) of a data set or test-vector set name."""
+    if name in TESTVECTOR_SETS:
+        return "testvectors", vector_manifest_dir()
+    if name in DATASETS:
+        return "data", None
+    raise ValueError(f"unknown data set or test-vector set {name!r}")
+
+
+def _absent(name: str, target: Path) -> list[str]:
+    manifest_dir = _kind(name)[1]
+    return [e.dest for e in load_manifest(name, manifest_dir) if not file_matches(target / e.dest, e)]
+
+
+@functools.lru_cache(maxsize=None)
+def _fetch(name: str) -> tuple[Path, str | None]:
+    """(folder, None) when every file of ``name`` is in the cache, else (folder, why not)."""
+    kind, manifest_dir = _kind(name)
+    target = cache_dir() / kind / name
+    tried = []
+    where = mirror()
+    if where is not None:
+        try:
+            download_dataset(name, target, mirror=where, manifest_dir=manifest_dir, retries=1,
+                             timeout=MIRROR_TIMEOUT_S, backoff=0.2)
+            return target, None
+        except DownloadError as error:
+            tried.append(f"mirror {where}: {error}")
+    else:
+        tried.append(f"{MIRROR_ENV} is not set")
+    try:
+        download_dataset(name, target, manifest_dir=manifest_dir, retries=0, timeout=URL_TIMEOUT_S)
+        return target, None
+    except DownloadError as error:
+        tried.append(f"public urls: {error}")
+    absent = _absent(name, target)
+    listed = ", ".join(absent[:6]) + (f", ... ({len(absent) - 6} more)" if len(absent) > 6 else "")
+    total = len(load_manifest(name, manifest_dir))
+    return target, (f"{kind} {name!r}: {len(absent)} of {total} files missing from {target} ({listed}); "
+                    + "; ".join(tried))
+
+
+def fetch(name: str) -> Path:
+    """The folder holding every file of data set or test-vector set ``name`` (``<folder>/<dest>``);
+    skips the calling test (fails it under CI) with the reason when they cannot be had."""
+    folder, problem = _fetch(name)
+    if problem is not None:
+        missing(problem)
+    return folder
+
+
+# ----------------------------------------------------------------------------- fusion-metric vectors
+# Q(i, j, kk) of the survey's MATLAB tables: method i, metric j (1-based, MATLAB), image kk.
+FUSION_METHODS = (
+    "dwt", "dtcwt", "nsct", "gff", "sr", "asr", "mwgf", "ica", "nsct-sr",
+    "sssdi", "quadtree", "dsift", "srcf", "gfdf", "brw", "misf", "cnn", "madcnn",
+)
+FUSION_METRICS = ("QMI", "QNCIE", "QG", "QP", "QE", "QY", "QCB", "QCV")
+FUSION_TABLES = {"color": "mat/Q_color.mat", "grayscale": "mat/Q_grayscale.mat"}
+_FUSED = re.compile(r"^(color|grayscale)/([cg]_\d\d)/\2_(.+)\.tif$")
+
+
+@functools.lru_cache(maxsize=None)
+def fusion_rows() -> tuple[dict[str, str], ...]:
+    """One row per fused image of the ``fusion_metrics`` manifest (known without downloading), in manifest
+    order: ``set``, ``image``, ``method`` and the dests ``fused_file``, ``source_1``, ``source_2``."""
+    rows = []
+    for entry in load_manifest("fusion_metrics", vector_manifest_dir()):
+        match = _FUSED.match(entry.dest)
+        if match is None or match.group(3) in ("1", "2"):
+            continue
+        folder, image, method = match.groups()
+        if method not in FUSION_METHODS:
+            raise ValueError(f"fusion_metrics manifest: {entry.dest}: unknown method {method!r}")
+        base = f"{folder}/{image}/{image}"
+        rows.append({"set": folder, "image": image, "method": method, "fused_file": entry.dest,
+                     "source_1": f"{base}_1.tif", "source_2": f"{base}_2.tif"})
+    return tuple(rows)
+
+
+@functools.lru_cache(maxsize=None)
+def _table(path: Path):
+    from scipy.io import loadmat
+
+    return loadmat(path)["Q"]
+
+
+def fusion_expected(vectors: Path, row: dict[str, str]) -> dict[str, float]:
+    """The survey's MATLAB values of ``row`` (metric name -> value), read from the downloaded ``.mat``
+    table: ``Q[i - 1, j - 1, kk - 1]`` for method ``i``, metric ``j`` and image ``kk``."""
+    table = _table(vectors / FUSION_TABLES[row["set"]])
+    i = FUSION_METHODS.index(row["method"])
+    kk = int(row["image"][2:]) - 1
+    return {name: float(table[i, j, kk]) for j, name in enumerate(FUSION_METRICS)}
