@@ -1,7 +1,7 @@
 """Time every quality metric on one 520x520 colour triple (the size of the MFIF survey's Lytro images).
 
-The triple is c_01 of ../shared/testvectors/fusion_metrics (sources and the CNN result, uint8 RGB) when
-that folder exists, else a seeded synthetic scene of the same size (a textured image, two defocused
+The triple is image c_01 of the MFIF survey's fusion-metric test vectors (sources and the CNN result, uint8
+RGB) when a local copy is found at ``VECTORS`` below, else a seeded synthetic scene of the same size (a textured image, two defocused
 sources, their average). Prints, per metric, the median and best wall time and the best CPU time (process
 time, all threads) of one call, the budget (0.5 s; QP 1 s) and the system load, since other jobs on a
 shared machine inflate wall times.

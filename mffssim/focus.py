@@ -1,7 +1,7 @@
 """Focus maps: the authors' Laplacian-energy detector (Eq. 15 as coded) and map utilities.
 
 A focus map is float32 ``(K, H, W)``, one-hot per pixel: ``map[k, i, j] = 1`` where source k is the
-sharpest (DESIGN.md). The detector's window sums are direct correlations in float64, so two sources
+sharpest. The detector's window sums are direct correlations in float64, so two sources
 with identical content around a pixel get bit-identical energies and the tie goes to the last source,
 as the authors' published maps show (running sums would leave round-off that breaks ties at random).
 """

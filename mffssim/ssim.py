@@ -1,6 +1,6 @@
 """The MFF-SSIM index (Eq. 3-7) and its exact closed-form gradient (Eq. 10-14), in torch.
 
-Two variants (PAPER.md's table):
+Two variants (docs/method.md, section 2):
 
 - ``"paper"``: uniform W x W window, one joint patch of C*W^2 values per position (Eq. 13), valid
   patches only, SSIM < 0 kept. Window sums are running sums (cumsum), so one evaluation costs

@@ -24,7 +24,7 @@ from mffssim.datasets.manifest import default_manifest_dir, parse_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# file and image-set counts stated in each ../shared/data/<name>/SOURCE.md
+# file and image-set counts stated in each dataset's SOURCE.md (in the data mirror)
 COUNTS = {
     "mffw": (43, 16), "lytro": (53, 24), "grayscale": (20, 10), "mfifb": (164, 82), "nyu_d_100": (300, 100),
     "mf_voc_subset": (360, 120), "mffssim_official_results": (160, 3), "mffssim_examples": (3, 1),

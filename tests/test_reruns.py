@@ -1,4 +1,4 @@
-"""Incremental reruns (issue 6, item 3): what a config change reruns, and an interrupted run that resumes.
+"""Incremental reruns: what a config change reruns, and an interrupted run that resumes.
 
 One base run, with a job in every stage of the workflow: config/tiny.yaml (one embedded set, 48 px) with the
 Laplacian and a tiny ResNet detector (1 epoch, width 4, one block) and the MFF-SSIM and pixel-wise fusers,
@@ -241,7 +241,7 @@ def test_a_change_reruns_exactly_what_depends_on_it(plans, name):
 
 
 def test_nothing_reruns_in_the_tiny_run(tiny_run):
-    """The session's tiny run too (with the downloaded MFFW pair and the authors' results where ../shared is present)."""
+    """The session's tiny run too (with the downloaded MFFW pair and the authors' results where the local data mirror is present)."""
     proc = snakemake(tiny_run["dir"], "-n", configs=tiny_run["configs"])
     assert proc.returncode == 0, _fail(proc)
     assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout[-2000:]

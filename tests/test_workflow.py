@@ -1,6 +1,6 @@
 """The Snakemake workflow, run for real in a temporary directory.
 
-One run of config/tiny.yaml (plus, where ../shared is present, one MFFW pair downloaded through the
+One run of config/tiny.yaml (plus, where the local data mirror is present, one MFFW pair downloaded through the
 download rule from an HTTP mirror on 127.0.0.1, with the authors' published results as methods), then
 checks of its tables, images and report (what a config change reruns: tests/test_reruns.py). Other tests:
 a corrupted download fails its checksum and leaves nothing behind; a bad config fails before any job.
@@ -104,7 +104,7 @@ def test_images_exist_and_load(run):
 
 def test_download_from_mirror_and_official_results(run):
     if run["mirror"] is None:
-        pytest.skip("../shared is absent: no local mirror to download from")
+        pytest.skip("no local data mirror to download from")
     root = run["dir"]
     from mffssim.datasets import load_manifest, sha256_of
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Regenerate ``resources/datasets/<name>.tsv`` from ``../shared/data/<name>/sources.tsv``.
+"""Regenerate ``resources/datasets/<name>.tsv`` from a local copy of the data, ``<data>/<name>/sources.tsv``.
 
 Each sources.tsv is validated (header, sha256 format, safe destinations), its file count is checked
 against the "N data files" line of the folder's SOURCE.md and, unless ``--no-verify``, every listed file
 of the local copy is checked for size and sha256. ``--check`` writes nothing and exits 1 when a committed
 manifest differs from what would be generated (for CI).
 
-    python tools/make_manifests.py [--data ../shared/data] [--out resources/datasets] [--check]
+    python tools/make_manifests.py [--data DIR] [--out resources/datasets] [--check]
+
+``--data`` defaults to the data folder where the project's CI keeps its copy, beside the checkout.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Each file goes to a temporary ``.<name>.*.part`` beside its target, is checked for size and sha256, then
 renamed into place, so a target path only ever holds a verified file; a failure leaves no temporary file
-and never touches good files already there. A mirror (a directory, or an http(s) url) laid out like
-``../shared/data`` replaces each url by ``{mirror}/{dataset}/{dest}``.
+and never touches good files already there. A mirror (a directory, or an http(s) url) laid out
+``<mirror>/<dataset>/<dest>`` replaces each url by ``{mirror}/{dataset}/{dest}``.
 """
 from __future__ import annotations
 
