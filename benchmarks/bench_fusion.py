@@ -6,7 +6,7 @@ half blurred (Gaussian sigma 3), source 2 its right half; the focus map is the L
     python benchmarks/bench_fusion.py                 # everything (several minutes on 2 cores)
     python benchmarks/bench_fusion.py --skip-converge # only ms/iteration and PSNR
 
-Figures to reach (2-core CPU, issue 2): paper W=13 <= 30 ms/iteration, W=25 within 1.3x of W=13;
+Figures to reach (2-core CPU): paper W=13 <= 30 ms/iteration, W=25 within 1.3x of W=13;
 reference W=13 <= 100 ms/iteration; defaults reach the authors' Q (within 1e-4) in <= 1/5 of its wall
 time; fused >= 45 dB against the sharp original, above pixel-wise fusion with the same map.
 Timings on a shared machine are approximate: the load average is printed with them.

@@ -2,6 +2,9 @@
 
 The public names are loaded lazily, so ``import mffssim`` stays cheap (torch is only imported when an
 engine function is first used) and a script that needs only the metrics never pays for the engine.
+The equations and where each lives in the code: docs/method.md.
+
+An example of `mffssim.fuse` is in the docstring of `mffssim.fusion`.
 """
 from __future__ import annotations
 

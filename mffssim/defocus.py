@@ -1,4 +1,4 @@
-"""Alpha-matte defocus synthesis (Eq. 16 of the paper, as PAPER.md reads it).
+"""Alpha-matte defocus synthesis (Eq. 16 of the paper, as docs/method.md reads it).
 
 From an all-in-focus image I and a foreground matte alpha, source 1 keeps the foreground sharp and
 blurs the background; source 2 blurs the foreground and keeps the background sharp. The blurred

@@ -1,7 +1,7 @@
 """Focus maps: the authors' Laplacian-energy detector (Eq. 15 as coded) and map utilities.
 
 A focus map is float32 ``(K, H, W)``, one-hot per pixel: ``map[k, i, j] = 1`` where source k is the
-sharpest (DESIGN.md). The detector's window sums are direct correlations in float64, so two sources
+sharpest. The detector's window sums are direct correlations in float64, so two sources
 with identical content around a pixel get bit-identical energies and the tie goes to the last source,
 as the authors' published maps show (running sums would leave round-off that breaks ties at random).
 """
@@ -60,8 +60,20 @@ def laplacian_focus_map(sources: np.ndarray, window: int) -> np.ndarray:
     Each pixel goes to the source with the largest windowed Laplacian energy (:func:`laplacian_energy`);
     exact ties (e.g. flat areas) go to the last source. No post-processing. Any K >= 2.
 
-    >>> flat = np.full((2, 8, 8, 1), 0.5, np.float32)
-    >>> laplacian_focus_map(flat, 3)[1].all()
+    Examples
+    --------
+    Source 1 textured, source 2 flat: every pixel within the window of the texture goes to source 1; where
+    both are flat the tie goes to the last source.
+
+    >>> import numpy as np
+    >>> texture = np.tile([[0.0, 1.0], [1.0, 0.0]], (8, 8))[..., None]  # 16 x 16 checkerboard
+    >>> flat = np.full((16, 16, 1), 0.5)
+    >>> focus_map = laplacian_focus_map(np.stack([texture, flat]), 3)
+    >>> focus_map.shape, focus_map.dtype
+    ((2, 16, 16), dtype('float32'))
+    >>> bool(focus_map[0].all())
+    True
+    >>> bool(laplacian_focus_map(np.stack([flat, flat]), 3)[1].all())
     True
     """
     energy = laplacian_energy(sources, window)

@@ -1,7 +1,7 @@
 """Image and focus-map files: reading at any bit depth, atomic writing, image-set discovery.
 
 In memory an image is float32 ``(H, W, C)`` in [0, 1] with C = 1 or 3; on disk it keeps its own bit depth
-(8 or 16). Focus-map files follow DESIGN.md: K = 2 is a single-channel PNG, maximum where source 1 is
+(8 or 16). Focus-map files (README, "Outputs"): K = 2 is a single-channel PNG, maximum where source 1 is
 sharpest; K > 2 is a uint8 label image holding the 1-based index of the sharpest source.
 """
 from __future__ import annotations
@@ -298,7 +298,7 @@ def read_image_set(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, int]
 
 
 def read_focus_map(path: str | os.PathLike, n_sources: int, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Read a focus-map file as a one-hot float32 ``(K, H, W)`` map (DESIGN.md's file convention).
+    """Read a focus-map file as a one-hot float32 ``(K, H, W)`` map (the file convention of the module docstring).
 
     K = 2: values above half the maximum mean source 1. K > 2: 1-based labels of the sharpest source.
     """
@@ -322,7 +322,7 @@ def read_focus_map(path: str | os.PathLike, n_sources: int, shape: tuple[int, in
 
 
 def write_focus_map(path: str | os.PathLike, focus_map: np.ndarray) -> None:
-    """Write a ``(K, H, W)`` focus map as DESIGN.md defines its file (8-bit single-channel PNG)."""
+    """Write a ``(K, H, W)`` focus map as its file is defined (module docstring; 8-bit single-channel PNG)."""
     focus_map = np.asarray(focus_map, dtype=np.float32)
     if focus_map.ndim != 3 or focus_map.shape[0] < 2:
         raise ValueError(f"{path}: a focus map has shape (K>=2, H, W), got {focus_map.shape}")

@@ -1,6 +1,6 @@
 """The MFF-SSIM index (Eq. 3-7) and its exact closed-form gradient (Eq. 10-14), in torch.
 
-Two variants (PAPER.md's table):
+Two variants (docs/method.md, section 2):
 
 - ``"paper"``: uniform W x W window, one joint patch of C*W^2 values per position (Eq. 13), valid
   patches only, SSIM < 0 kept. Window sums are running sums (cumsum), so one evaluation costs
@@ -46,7 +46,16 @@ __all__ = [
 def window_size(height: int, width: int, ratio: float = 5e-5, cap: int | None = 25) -> int:
     """The authors' window rule: ``min(max(2*floor(ratio*H*W/2) + 1, 3), cap)``, always odd.
 
-    ``cap=None`` means no upper bound. 624x432 -> 13, 868x568 -> 25.
+    ``cap=None`` means no upper bound (docs/method.md, section 1).
+
+    Examples
+    --------
+    >>> window_size(432, 624)
+    13
+    >>> window_size(568, 868), window_size(2000, 3000), window_size(2000, 3000, cap=None)
+    (25, 25, 301)
+    >>> window_size(64, 64)  # small images: at least 3
+    3
     """
     for name, value in (("height", height), ("width", width)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -556,13 +565,21 @@ def mffssim_index(
     """MFF-SSIM index Q of ``fused`` (H, W, C) against ``sources`` (K, H, W, C) and ``focus_map`` (K, H, W).
 
     Images are floats in [0, 1]; the map is one-hot or soft in [0, 1]; ``window`` is odd and fits in the
-    image. Computed in float64.
+    image. Computed in float64. The variants are described in docs/method.md, section 2.
+
+    Examples
+    --------
+    A fused image equal to the source the map selects everywhere scores 1; the other source scores less.
 
     >>> import numpy as np
     >>> x = np.random.default_rng(0).random((2, 16, 16, 1))
     >>> m = np.stack([np.ones((16, 16)), np.zeros((16, 16))])
     >>> round(mffssim_index(x, x[0], m, 5), 6)
     1.0
+    >>> round(mffssim_index(x, x[0], m, 5, variant="reference"), 6)
+    1.0
+    >>> round(mffssim_index(x, x[1], m, 5), 4)  # two unrelated noise images
+    0.1053
     """
     objective, y = _objective_from_arrays(sources, fused, focus_map, window, variant)
     return float(objective.value(y))

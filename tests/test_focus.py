@@ -1,4 +1,4 @@
-"""The Laplacian-energy detector (PAPER.md) and the focus-map utilities."""
+"""The Laplacian-energy detector (docs/method.md, section 5) and the focus-map utilities."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Fuzzing the image readers, the writer and the ``mffssim fuse`` command with hypothesis (issue 6, item 5).
+"""Fuzzing the image readers, the writer and the ``mffssim fuse`` command with hypothesis.
 
 Bounded and deterministic (derandomize, no example database), so CI runs the same examples every time:
 - random bytes and mutated valid PNG / TIFF / JPEG / BMP files into ``read_image``: an image in [0, 1] comes

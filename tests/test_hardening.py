@@ -1,4 +1,4 @@
-"""Bad input at every level (issue 6, item 4): the library call, the ``mffssim fuse`` command, a workflow job.
+"""Bad input at every level: the library call, the ``mffssim fuse`` command, a workflow job.
 
 Each bad input must give ONE message naming the file (or the config key) and the problem, a non-zero exit
 (2 for a bad input, 1 for a machine that cannot write), no partial output, and nothing already produced

@@ -1,4 +1,4 @@
-"""Incremental reruns (issue 6, item 3): what a config change reruns, and an interrupted run that resumes.
+"""Incremental reruns: what a config change reruns, and an interrupted run that resumes.
 
 One base run, with a job in every stage of the workflow: config/tiny.yaml (one embedded set, 48 px) with the
 Laplacian and a tiny ResNet detector (1 epoch, width 4, one block) and the MFF-SSIM and pixel-wise fusers,

@@ -1,7 +1,7 @@
 """MFF-SSIM index and gradient: against a naive per-patch implementation and torch autograd.
 
 The naive code below loops over patches (window centres) in float64, straight from Eq. 3-7, 11-14 and
-PAPER.md's variant table; the autograd code is a plain differentiable torch version. Neither shares
+docs/method.md's variant table; the autograd code is a plain differentiable torch version. Neither shares
 code with mffssim.ssim.
 """
 from __future__ import annotations

@@ -169,12 +169,16 @@ def test_schema_documents_every_key_and_matches_config_yaml():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     validate(yaml.safe_load((REPO / "config.yaml").read_text()), str(SCHEMA))
     readme = (REPO / "README.md").read_text()
-    for key, _ in _schema_leaves(schema):  # config.yaml spells out every key, the README documents it
-        assert f"| `{key}` |" in readme, f"README's configuration reference lacks {key}"
+    readme_defaults = dict(re.findall(r"^\| `([\w.]+)` \| `(.*?)` \|", readme, re.MULTILINE))
+    for key, sub in _schema_leaves(schema):  # config.yaml spells out every key, the README documents it
+        assert key in readme_defaults, f"README's configuration reference lacks {key}"
         node = config
         for part in key.split("."):
             assert part in node, f"config.yaml lacks {key}"
             node = node[part]
+        # one default everywhere: the schema's, config.yaml's value and the README's column
+        assert node == sub["default"], f"{key}: config.yaml has {node!r}, the schema's default is {sub['default']!r}"
+        assert yaml.safe_load(readme_defaults[key]) == sub["default"], f"{key}: README says {readme_defaults[key]}"
 
 
 def test_schema_choices_match_the_library():

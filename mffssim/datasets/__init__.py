@@ -1,5 +1,5 @@
 """Datasets: manifests of the downloadable ones, checksummed download with a mirror, and the embedded
-synthetic dataset made offline (see DESIGN.md, "Downloads and the mirror")."""
+synthetic dataset made offline (see resources/datasets/README.md)."""
 from __future__ import annotations
 
 import importlib

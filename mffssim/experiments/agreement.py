@@ -3,7 +3,7 @@ MS-Lap images and maps they published (``mffssim_official_results``: MFFW, Lytro
 
 Per pair: the PSNR between our fused image and theirs, both 8-bit (:func:`mffssim.metrics.psnr`, MSE over
 every value on the 0-255 scale), and the share of pixels where our Laplacian map picks the same source as
-theirs. Per data set: the mean of each, with the targets of issue 7 marked: mean PSNR >= 60 dB on MFFW and
+theirs. Per data set: the mean of each, with the agreement targets marked: mean PSNR >= 60 dB on MFFW and
 Grayscale, >= 45 dB on Lytro (its JPEG sources decode slightly differently between libraries), map agreement
 >= 99.5 % on MFFW and Grayscale (Lytro's reported, without a target). An implementation with exactly the
 authors' semantics lands at about 78-80 dB: only float rounding differs.

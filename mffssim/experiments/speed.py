@@ -1,4 +1,4 @@
-"""Speed of the solver (issue 7, item 7): time per iteration and time to converge against the image size
+"""Speed of the solver: time per iteration and time to converge against the image size
 (at a fixed W) and against W (at a fixed size), both variants, and the power law time ~ pixels^b fitted
 in log-log (b ~ 1: an iteration costs O(pixels), whatever W for the paper variant).
 

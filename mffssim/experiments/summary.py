@@ -211,7 +211,7 @@ def run_differences(facts: Mapping) -> list[str]:
     if facts.get("agreement_pairs") and (agreement.get("variant") != "reference" or any(
             agreement.get(k) != v for k, v in AUTHORS_SOLVER.items())):
         lines.append("The agreement run does not use the authors' settings (reference variant, Adam lr 1e-3, 1000 "
-                     "iterations, no early stop): its PSNR against their images is not the agreement of issue 7.")
+                     "iterations, no early stop): its PSNR against their images does not measure agreement with the authors' code.")
     detector = facts["detector"]
     if "resnet" in facts["detectors"] and any(detector[k] < v for k, v in PAPER_DETECTOR.items()):
         lines.append(f"MS-ResNet's network here: F = {detector['width']} filters, B = {detector['blocks']} blocks, "

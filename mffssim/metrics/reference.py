@@ -71,6 +71,17 @@ def psnr(ref: np.ndarray, img: np.ndarray) -> float:
 
     The MSE runs over every value (all channels of a colour pair, like MATLAB's ``psnr``); both images
     must have the same shape.  Identical images give ``inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = np.zeros((4, 4), np.uint8)
+    >>> psnr(ref, ref)
+    inf
+    >>> round(psnr(ref, np.full((4, 4), 255, np.uint8)), 6)  # the largest possible error: MSE = 255^2
+    0.0
+    >>> round(psnr(ref, np.full((4, 4), 1 / 255)), 2)  # floats in [0, 1] are taken as round(255 x)
+    48.13
     """
     x, y = to_255(ref, "ref"), to_255(img, "img")
     if x.shape != y.shape:
@@ -84,6 +95,15 @@ def ssim(ref: np.ndarray, img: np.ndarray, *, downsample: bool = True) -> float:
 
     Inputs: uint8, uint16 or float in [0, 1], gray or colour (colour -> rounded rgb2gray).  Constant
     images give no NaN: two equal constants give 1.  The (downsampled) image must be at least 11 x 11.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)
+    >>> ssim(image, image)
+    1.0
+    >>> ssim(image, 255 - image) < 0
+    True
     """
     x, y = gray_255(ref, "ref"), gray_255(img, "img")
     check_same_shape(x, y, names=("ref", "img"))
