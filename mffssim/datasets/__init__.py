@@ -2,9 +2,7 @@
 synthetic dataset made offline (see DESIGN.md, "Downloads and the mirror")."""
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_names
 from .manifest import DATASETS, EMBEDDED_SETS, ManifestEntry, dataset_set_ids, load_manifest
 
 # Loaded on first use, so that planning a workflow (which needs only the names above) skips scipy and
@@ -16,14 +14,10 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mffssim.datasets' has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
-
 __all__ = [
     "DATASETS", "ManifestEntry", "load_manifest", "dataset_set_ids",
     "DownloadError", "download_dataset", "verify_dataset", "sha256_of",
     "EMBEDDED_SETS", "EmbeddedSet", "make_embedded_set", "make_embedded_dataset",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, extra=__all__)
