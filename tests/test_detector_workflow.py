@@ -18,7 +18,8 @@ import torch
 from scipy import ndimage
 
 from mffssim import pixelwise_fuse
-from mffssim.cli import compose_step_maps, main
+from mffssim.cli import main
+from mffssim.detector.inference import compose_step_maps
 from mffssim.detector import FocusNet, detect_focus_map, fuse_sequential, save_weights
 from mffssim.io import read_focus_map, read_image, write_image
 

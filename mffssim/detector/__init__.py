@@ -29,6 +29,8 @@ _PUBLIC = {
     "detect_focus_map": "mffssim.detector.inference",
     "focus_probability": "mffssim.detector.inference",
     "fuse_sequential": "mffssim.detector.inference",
+    "fuse_sequential_result": "mffssim.detector.inference",
+    "compose_step_maps": "mffssim.detector.inference",
     "evaluate_detector": "mffssim.detector.evaluate",
     "write_table": "mffssim.detector.evaluate",
     "score_focus_map": "mffssim.detector.evaluate",
