@@ -3,7 +3,7 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.experiments.robustness import read_rows, robustness_figure, summarize, summary_markdown, write_rows, write_text
+from mffssim.workflow.experiments.robustness import read_rows, robustness_figure, summarize, summary_markdown, write_rows, write_text
 
 rows = read_rows(snakemake.input)
 summary = summarize(rows)

@@ -1,4 +1,4 @@
-"""The ablation studies (rules/ablations.smk, mffssim/experiments/{robustness,window,detector_ablation,speed}.py)
+"""The ablation studies (rules/ablations.smk, mffssim/workflow/experiments/{robustness,window,detector_ablation,speed}.py)
 on tiny inputs, and a dry run of their workflow target."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mffssim.datasets import make_embedded_set
-from mffssim.experiments import detector_ablation, robustness, speed, window
+from mffssim.workflow.experiments import detector_ablation, robustness, speed, window
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -1,4 +1,4 @@
-"""The paper's experiments, part A: Table I, agreement with the authors, K > 2, SUMMARY.md (mffssim.experiments),
+"""The paper's experiments, part A: Table I, agreement with the authors, K > 2, SUMMARY.md (mffssim.workflow.experiments),
 on small synthetic inputs; and a dry run of the `experiments` target with config/experiments.yaml."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mffssim.experiments import agreement, summary, tables
-from mffssim.tables import read_metrics
+from mffssim.workflow.experiments import agreement, summary, tables
+from mffssim.workflow.tables import read_metrics
 
 METHODS = ("mffssim_reference-lap", "mffssim_paper-lap", "pixelwise-lap", "official_ms_lap", "mffssim_reference-resnet",
            "official_ms_resnet")

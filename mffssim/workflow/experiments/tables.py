@@ -2,7 +2,7 @@
 figure (Fig. 12).
 
 The workflow scores every fused image once (``results/<dataset>/<set>/metrics.json``, rule ``metrics``);
-:func:`table1` aggregates the two-source sets of a data set with :func:`mffssim.tables.summarise` and
+:func:`table1` aggregates the two-source sets of a data set with :func:`mffssim.workflow.tables.summarise` and
 :func:`table1_markdown` renders it in the paper's layout: methods as rows; reference-based metrics (PSNR,
 SSIM, FSIM), then no-reference ones (NMI, Xydeas, Chen-Blum), then the MFF-SSIM index; the best value of a
 column in bold and the second best in italics (the paper underlines it). For MFFW the paper's MS-Lap and
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mffssim.io import atomic_write
-from mffssim.tables import LOWER_IS_BETTER, summarise, table_metrics
+from mffssim.workflow.tables import LOWER_IS_BETTER, summarise, table_metrics
 
 # The paper's Table I (MFFW, 13 pairs): MOS, PSNR (dB), SSIM, FSIM against the dataset's manual fusions;
 # NMI, Xydeas, Chen-Blum without reference. Keys are our metric names.
@@ -86,8 +86,8 @@ def method_name(method: str) -> str:
 
 
 def table1(records: pd.DataFrame, methods: Sequence[str] | None = None) -> pd.DataFrame:
-    """Aggregate a long table of metrics (:func:`mffssim.tables.read_metrics`) to Table I: one row per method,
-    ``n`` and ``<metric>_mean`` / ``<metric>_std`` columns (:func:`mffssim.tables.summarise`)."""
+    """Aggregate a long table of metrics (:func:`mffssim.workflow.tables.read_metrics`) to Table I: one row per method,
+    ``n`` and ``<metric>_mean`` / ``<metric>_std`` columns (:func:`mffssim.workflow.tables.summarise`)."""
     return summarise(records, methods=methods)
 
 
@@ -220,7 +220,7 @@ def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: st
 def multi_source_table(records: pd.DataFrame, n_sources: Mapping[str, int]) -> pd.DataFrame:
     """One row per (set, method) of the K > 2 sets: ``set``, ``K``, ``method``, then one column per metric.
 
-    ``records``: long table (:func:`mffssim.tables.read_metrics`) whose ``set`` is ``<dataset>/<set_id>``;
+    ``records``: long table (:func:`mffssim.workflow.tables.read_metrics`) whose ``set`` is ``<dataset>/<set_id>``;
     ``n_sources``: that key -> K. No-reference metrics are means over the K (K - 1) / 2 source pairs.
     """
     missing = sorted(set(records["set"]) - set(n_sources))
@@ -272,7 +272,7 @@ def multi_source_figure(rows: Sequence[tuple[str, np.ndarray, np.ndarray, Mappin
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    from mffssim.figures import _save, _show
+    from mffssim.workflow.figures import _save, _show
 
     if not rows:
         raise ValueError("multi_source_figure needs at least one image set")

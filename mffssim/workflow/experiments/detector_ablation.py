@@ -13,7 +13,7 @@ import math
 import os
 from typing import Any, Mapping, Sequence
 
-from mffssim.experiments.robustness import markdown_table, save_figure
+from mffssim.workflow.experiments.robustness import markdown_table, save_figure
 
 ROW_FIELDS = ("width", "blocks", "parameters", "epochs", "samples_per_epoch", "accuracy", "mean_iou",
               "heldout_loss", "final_loss", "train_seconds", "train_cpu_seconds")

@@ -33,7 +33,7 @@ def _fmt(value: float, metric: str) -> str:
 
 
 def read_table1(path: str | os.PathLike) -> pd.DataFrame:
-    """A Table I csv (:func:`mffssim.experiments.tables.write_table1`): our rows only, indexed by method."""
+    """A Table I csv (:func:`mffssim.workflow.experiments.tables.write_table1`): our rows only, indexed by method."""
     table = pd.read_csv(path, index_col="method")
     if "source" in table.columns:
         table = table[table["source"] == "ours"]

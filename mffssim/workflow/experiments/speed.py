@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from mffssim.experiments.robustness import load_average, markdown_table, save_figure
+from mffssim.workflow.experiments.robustness import load_average, markdown_table, save_figure
 
 SIZES = (128, 256, 512, 1024)
 WINDOWS = (5, 9, 13, 17, 25)
