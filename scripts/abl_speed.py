@@ -5,7 +5,7 @@ logger = start(snakemake)
 
 import torch
 
-from mffssim.workflow.experiments.robustness import write_rows, write_text
+from mffssim.workflow.experiments.report_io import write_rows, write_text
 from mffssim.workflow.experiments.speed import speed_figure, speed_study, summary_markdown
 
 torch.set_num_threads(snakemake.threads)

@@ -3,7 +3,7 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.workflow.experiments.robustness import read_rows, write_rows, write_text
+from mffssim.workflow.experiments.report_io import read_rows, write_rows, write_text
 from mffssim.workflow.experiments.window import best_ratios, summary_markdown, window_figure
 
 settings = dict(snakemake.params.settings)

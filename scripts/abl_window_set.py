@@ -6,7 +6,7 @@ logger = start(snakemake)
 import torch
 
 from mffssim import read_image, read_image_set
-from mffssim.workflow.experiments.robustness import write_rows
+from mffssim.workflow.experiments.report_io import write_rows
 from mffssim.workflow.experiments.window import window_study
 
 torch.set_num_threads(snakemake.threads)

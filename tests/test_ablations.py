@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mffssim.datasets import make_embedded_set
-from mffssim.workflow.experiments import detector_ablation, robustness, speed, window
+from mffssim.workflow.experiments import detector_ablation, report_io, robustness, speed, window
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -39,8 +39,8 @@ def test_robustness_psnr_falls_with_p(tiny_set, tmp_path):
                                         probabilities=[0.1], trials=1, set_id="camera", fuse_options=FAST)
     assert again[0]["psnr"] == next(r["psnr"] for r in rows if r["p"] == 0.1 and r["trial"] == 0)
 
-    robustness.write_rows(rows, tmp_path / "rows.csv")
-    assert robustness.read_rows([tmp_path / "rows.csv"])[0]["set_id"] == "camera"
+    report_io.write_rows(rows, tmp_path / "rows.csv")
+    assert report_io.read_rows([tmp_path / "rows.csv"])[0]["set_id"] == "camera"
     robustness.robustness_figure(summary, tmp_path / "robustness.png")
     text = robustness.summary_markdown(summary, {"variant": "paper", "optimizer": "adam-cosine", "iterations": 20, "trials": 2})
     assert "| camera | MFF-SSIM |" in text and "PSNR p=0.1" in text and (tmp_path / "robustness.png").stat().st_size > 0

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from mffssim.detector.network import FocusNet
-from mffssim.io import atomic_write
+from mffssim.io import atomic_write, save_figure
 
 HISTORY_FIELDS = ("epoch", "train_loss", "heldout_loss", "seconds", "cpu_seconds")
 
@@ -92,8 +92,7 @@ def write_history(history: list[dict], path: str | os.PathLike, *, plot: bool = 
         axes.set(xlabel="epoch", ylabel="BCE loss", title="FocusNet training")
         axes.legend()
         figure.tight_layout()
-        atomic_write(path.with_suffix(".png"), lambda tmp: figure.savefig(tmp, format="png", dpi=100))
-        plt.close(figure)
+        save_figure(figure, path.with_suffix(".png"), dpi=100)
 
 
 def train_detector(
