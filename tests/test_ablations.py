@@ -121,10 +121,10 @@ def test_detector_grid_settings_and_table(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_ablation_targets_dry_run(tmp_path):
-    from test_workflow import _fail, planned_jobs, snakemake
+    from helpers import failure_text, planned_jobs, snakemake
 
     proc = snakemake(tmp_path, "-n", "experiments")  # the target `experiments` asks for every study
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs["abl_detector_variant"] == 5 and jobs["abl_speed"] == 1
     assert jobs["abl_robustness_set"] == 4 and jobs["abl_window_set"] == 3  # config.yaml's sets

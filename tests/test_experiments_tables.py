@@ -168,10 +168,10 @@ def test_summary_reads_every_output(tmp_path):
 @pytest.mark.slow
 def test_experiments_target_dry_run(tmp_path):
     """config/experiments.yaml plans Table I per data set, the agreement fusions, K > 2 and the summary."""
-    from test_workflow import REPO, _fail, planned_jobs, snakemake
+    from helpers import REPO, failure_text, planned_jobs, snakemake
 
     proc = snakemake(tmp_path, "-n", "experiments", configs=(REPO / "config" / "experiments.yaml",))
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs["experiment_table1"] == 6
     assert jobs["experiment_agreement_fuse"] == 6 and jobs["experiment_agreement"] == 1
