@@ -8,5 +8,6 @@ Modules (each imported on its own, so a rule that needs one table never loads th
   images (PSNR between the images, focus-map agreement), per pair and per data set, targets marked.
 * :mod:`mffssim.workflow.experiments.summary`: ``results/experiments/SUMMARY.md``, one page from every study's outputs.
 
-The ablation studies (robustness, window size, detector size, speed) add their own modules here.
+The ablation studies (robustness, window size, detector size, speed) add their own modules here; the csv,
+markdown and text writers they share live in :mod:`mffssim.workflow.experiments.report_io`.
 """
