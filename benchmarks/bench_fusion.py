@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from mffssim.experiments.speed import benchmark_pair, ms_per_iteration, ms_per_objective, ms_per_step
+from mffssim.workflow.experiments.speed import benchmark_pair, ms_per_iteration, ms_per_objective, ms_per_step
 from mffssim.focus import laplacian_focus_map
 from mffssim.fusion import fuse, pixelwise_fuse
 from mffssim.ssim import window_size

@@ -18,8 +18,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from .io import IMAGE_EXTENSIONS, atomic_write_all, read_focus_map, read_image_set, write_focus_map, write_image
 
 PROG = "mffssim"
@@ -195,47 +193,18 @@ def _focus_map(args, sources, device: str):
         raise CommandError(f"{weights}: cannot be used as detector weights ({type(error).__name__}: {_one_line(error)})") from None
 
 
-def compose_step_maps(steps: Sequence[np.ndarray]) -> np.ndarray:
-    """``(K, H, W)`` map from the K - 1 step maps ``(2, H, W)`` of a sequential fusion ((X1 + X2) + X3) + ...
-
-    Source 1 keeps the pixels every step gave to the running fusion; source k > 1 those step k - 1 gave it
-    and no later step took away. One-hot steps give a one-hot map; one step is returned as it is.
-    """
-    if len(steps) == 0:
-        raise ValueError("need at least one step map")
-    kept = np.ones_like(steps[0][0])
-    layers = []
-    for step in reversed(steps):  # the last step decides first
-        layers.append(kept * step[1])
-        kept = kept * step[0]
-    layers.append(kept)
-    return np.stack(layers[::-1]).astype(np.float32)
-
-
 def _fuse_sequential(args, sources, device: str, fuse, options: dict):
-    """MS-ResNet for K > 2 (``mffssim.detector.fuse_sequential``): one FusionResult whose map is composed
-    from the steps' maps and whose iterations and seconds are the steps' totals (trace: the last step's)."""
-    import dataclasses
-
+    """MS-ResNet for K > 2 (:func:`mffssim.detector.inference.fuse_sequential_result`), a bad weights file
+    reported as a CommandError naming it."""
     weights = _resnet_weights(args)
     try:
-        from .detector import fuse_sequential
+        from .detector.inference import fuse_sequential_result
     except ImportError as error:
         raise CommandError(f"--detector resnet is not available: {error}") from None
-    results = []
-
-    def step(pair, focus_map):
-        results.append(fuse(pair, focus_map, device=device, **options))
-        return results[-1]
-
     try:
-        image, maps = fuse_sequential(sources, weights, device=device, fuse=step)
+        return fuse_sequential_result(sources, weights, device=device, fuse=fuse, **options)
     except (OSError, RuntimeError, KeyError, pickle.UnpicklingError, EOFError) as error:
         raise CommandError(f"{weights}: cannot be used as detector weights ({type(error).__name__}: {_one_line(error)})") from None
-    return dataclasses.replace(
-        results[-1], image=image, focus_map=compose_step_maps(maps),
-        iterations=sum(r.iterations for r in results), seconds=sum(r.seconds for r in results),
-    )
 
 
 def run_fuse(args: argparse.Namespace) -> None:

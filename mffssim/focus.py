@@ -10,31 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ._checks import check_sources, check_window
+
 # the authors' 3x3 Laplacian; multiples of 1/16, so it is exact on float32 input held in float64
 LAPLACIAN = np.array([[1.0, 1.0, 1.0], [1.0, -8.0, 1.0], [1.0, 1.0, 1.0]]) / 16.0
-
-
-def _check_sources(sources: np.ndarray) -> np.ndarray:
-    """Return ``sources`` as float64 ``(K, H, W, C)``; raise ValueError for anything else."""
-    array = np.asarray(sources)
-    if array.ndim == 3:  # (K, H, W) gray
-        array = array[..., None]
-    if array.ndim != 4:
-        raise ValueError(f"sources: expected an array (K, H, W, C), got shape {array.shape}")
-    if array.shape[0] < 2:
-        raise ValueError(f"sources: multi-focus fusion needs K >= 2 sources, got {array.shape[0]}")
-    if array.shape[1] < 2 or array.shape[2] < 2:
-        raise ValueError(f"sources: images of {array.shape[2]}x{array.shape[1]} pixels are too small")
-    if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
-        raise ValueError("sources: values must be finite numbers")
-    return array.astype(np.float64)
-
-
-def _check_window(window: int) -> int:
-    """Return the window as an int; it must be odd and positive."""
-    if isinstance(window, bool) or int(window) != window or window < 1 or window % 2 == 0:
-        raise ValueError(f"window: must be an odd positive integer, got {window!r}")
-    return int(window)
 
 
 def laplacian_energy(sources: np.ndarray, window: int) -> np.ndarray:
@@ -44,8 +23,8 @@ def laplacian_energy(sources: np.ndarray, window: int) -> np.ndarray:
     'reflect'), squared; averaged over channels; summed over the window with a replicate border.
     The window sum is two direct 1-D correlations, never running sums, so it is exact per position.
     """
-    array = _check_sources(sources)
-    window = _check_window(window)
+    array = check_sources(sources, dtype=np.float64, unit_range=False, min_size=2)
+    window = check_window(window)
     kernel = LAPLACIAN[None, :, :, None]  # (1, 3, 3, 1): per source, per channel
     response = ndimage.correlate(array, kernel, mode="mirror")
     energy = np.mean(response * response, axis=3)  # (K, H, W)

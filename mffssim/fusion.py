@@ -46,6 +46,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ._checks import check_sources, check_window
 from ._device import resolve_device
 from .focus import laplacian_focus_map
 from .ssim import MFFSSIMObjective, window_size
@@ -103,7 +104,7 @@ class FusionResult:
 # ---------------------------------------------------------------------------------------------------
 def average_fuse(sources: np.ndarray) -> np.ndarray:
     """The mean of the sources ``(K, H, W, C)``: float32 ``(H, W, C)`` (Algorithm 1's Y^(0))."""
-    return _check_sources(sources).mean(axis=0, dtype=np.float64).astype(np.float32)
+    return check_sources(sources).mean(axis=0, dtype=np.float64).astype(np.float32)
 
 
 def pixelwise_fuse(sources: np.ndarray, focus_map: np.ndarray) -> np.ndarray:
@@ -120,7 +121,7 @@ def pixelwise_fuse(sources: np.ndarray, focus_map: np.ndarray) -> np.ndarray:
     array([[0., 1., 1.],
            [1., 0., 1.]], dtype=float32)
     """
-    sources = _check_sources(sources)
+    sources = check_sources(sources)
     focus_map = _check_map(focus_map, sources.shape)
     fused = np.einsum("khw,khwc->hwc", focus_map.astype(np.float64), sources.astype(np.float64))
     return np.clip(fused, 0.0, 1.0).astype(np.float32)
@@ -129,25 +130,6 @@ def pixelwise_fuse(sources: np.ndarray, focus_map: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------
 # Input checks
 # ---------------------------------------------------------------------------------------------------
-def _check_sources(sources: np.ndarray) -> np.ndarray:
-    """Return sources as float32 ``(K, H, W, C)`` in [0, 1]; ``(K, H, W)`` is gray."""
-    array = np.asarray(sources)
-    if array.ndim == 3:
-        array = array[..., None]
-    if array.ndim != 4 or array.shape[-1] < 1:
-        raise ValueError(f"sources: expected an array (K, H, W, C) or (K, H, W), got shape {array.shape}")
-    if array.shape[0] < 2:
-        raise ValueError(f"sources: multi-focus fusion needs K >= 2 sources, got {array.shape[0]}")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise ValueError(f"sources: expected float values in [0, 1], got dtype {array.dtype}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("sources: values must be finite (found NaN or infinity)")
-    lo, hi = float(array.min()), float(array.max())
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"sources: values must lie in [0, 1], found [{lo:g}, {hi:g}]")
-    return array.astype(np.float32, copy=False)
-
-
 def _check_map(focus_map: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Return the focus map as float32 ``(K, H, W)`` matching sources of ``shape`` (K, H, W, C)."""
     array = np.asarray(focus_map)
@@ -171,16 +153,6 @@ def _choose(name: str, value, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
-
-
-def _check_window(window: int | None, height: int, width: int) -> int:
-    if window is None:
-        window = window_size(height, width)
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1 or window % 2 == 0:
-        raise ValueError(f"window: must be an odd positive integer, got {window!r}")
-    if window > min(height, width):
-        raise ValueError(f"window: {window} is larger than the {width}x{height} image")
-    return int(window)
 
 
 def _initial_image(init, sources: np.ndarray, focus_map: np.ndarray) -> np.ndarray:
@@ -344,13 +316,13 @@ def fuse(
     FusionResult with ``.image`` (H, W, C) float32, ``.focus_map``, ``.window``, ``.trace`` (Q^(0) .. Q^(T)),
     ``.returned_iteration`` (the image's index in the trace), ``.iterations`` and timing.
     """
-    sources = _check_sources(sources)
+    sources = check_sources(sources)
     count, height, width, channels = sources.shape
     variant = _choose("variant", variant, VARIANTS)
     optimizer = _choose("optimizer", optimizer, OPTIMIZERS)
     keep = _choose("keep", keep, KEEPS)
     torch_dtype = DTYPES[_choose("dtype", dtype, tuple(DTYPES))]
-    window = _check_window(window, height, width)
+    window = check_window(window_size(height, width) if window is None else window, height, width)
     lr = _DEFAULT_LR[optimizer] if lr is None else lr
     iterations = _DEFAULT_ITERATIONS[optimizer] if iterations is None else iterations
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:

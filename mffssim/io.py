@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import struct
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -203,6 +204,18 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     errno, naming ``path``.
     """
     atomic_write_all([(path, write)])
+
+
+def save_figure(figure, path: str | os.PathLike, *, dpi: int = 100) -> None:
+    """Write a matplotlib figure as a PNG at ``dpi``, atomically (:func:`atomic_write`), with reproducible
+    metadata (no software stamp, so a rerun writes the same bytes), then close it where pyplot holds it.
+
+    The one figure writer of the package: matplotlib is not imported here, the figure brings it.
+    """
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}))
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(figure)
 
 
 def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[Path], object]]]) -> None:

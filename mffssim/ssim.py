@@ -26,6 +26,8 @@ import math
 import numpy as np
 import torch
 
+from ._checks import check_window
+
 C1 = 0.01**2
 C2 = 0.03**2
 VARIANTS = ("paper", "reference")
@@ -329,17 +331,6 @@ class _Selection:
 # ---------------------------------------------------------------------------------------------------
 # The objective
 # ---------------------------------------------------------------------------------------------------
-def _check_window(window: int, height: int, width: int, what: str) -> int:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)):
-        raise ValueError(f"{what}: window must be an odd positive integer, got {window!r}")
-    window = int(window)
-    if window < 1 or window % 2 == 0:
-        raise ValueError(f"{what}: window must be an odd positive integer, got {window}")
-    if window > min(height, width):
-        raise ValueError(f"{what}: window {window} is larger than the image ({height}x{width})")
-    return window
-
-
 class MFFSSIMObjective:
     """Precomputes everything that depends only on the sources and the map; evaluates Q and dQ/dY fast.
 
@@ -361,7 +352,7 @@ class MFFSSIMObjective:
             raise ValueError(f"sources: need K >= 2 source images, got K = {k}")
         if not isinstance(focus_map, torch.Tensor) or tuple(focus_map.shape) != (k, h, w):
             raise ValueError(f"focus_map must have shape {(k, h, w)} (K, H, W), got {_describe(focus_map)}")
-        self.window = _check_window(window, h, w, "MFFSSIMObjective")
+        self.window = check_window(window, h, w, name="MFFSSIMObjective: window")
         self.variant = variant
         self.dtype = sources.dtype
         self.device = sources.device
@@ -549,7 +540,7 @@ def _objective_from_arrays(sources, fused, focus_map, window, variant):
         raise ValueError(f"fused has shape {fus.shape}, the sources' images are {(h, w, c)} (H, W, C)")
     if fmap.shape != (k, h, w):
         raise ValueError(f"focus_map has shape {fmap.shape}, expected {(k, h, w)} (K, H, W) for these sources")
-    window = _check_window(window, h, w, "window")
+    window = check_window(window, h, w)
     objective = MFFSSIMObjective(
         torch.from_numpy(np.ascontiguousarray(src.transpose(0, 3, 1, 2))),
         torch.from_numpy(fmap),

@@ -1,6 +1,6 @@
 # The paper's ablations and studies (Section III): robustness to map errors (Fig. 7), window size
 # (Figs. 9-11), detector depth and width (Fig. 8), speed vs image size and window. Each study writes
-# results/experiments/<study>/<study>.csv, <study>.png and summary.md (mffssim/experiments/<study>.py);
+# results/experiments/<study>/<study>.csv, <study>.png and summary.md (mffssim/workflow/experiments/<study>.py);
 # the per-set (per grid point) jobs before them cache their part, so a config change reruns only its part.
 
 include: "ablations_common.smk"

@@ -35,7 +35,7 @@ def _fuse_options(variant=None):
 
 
 def detector_grid():
-    from mffssim.experiments.detector_ablation import ablation_grid
+    from mffssim.workflow.experiments.detector_ablation import ablation_grid
 
     settings = _study("detector_ablation")
     return ablation_grid(settings["depths"], settings["widths"], settings["base_width"], settings["base_blocks"])
@@ -44,7 +44,7 @@ def detector_grid():
 def detector_variant_settings(wildcards):
     """The DetectorConfig mapping of one grid point: config `detector` with its width, blocks, and the
     study's epochs and samples_per_epoch."""
-    from mffssim.experiments.detector_ablation import variant_settings
+    from mffssim.workflow.experiments.detector_ablation import variant_settings
 
     study = _study("detector_ablation")
     return variant_settings(detector_settings(), int(wildcards.width), int(wildcards.blocks),

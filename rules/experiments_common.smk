@@ -99,7 +99,7 @@ def _ablation(name):
 
 
 def run_facts():
-    """What the run used and how it is cut down, for the summary's differences (mffssim.experiments.summary)."""
+    """What the run used and how it is cut down, for the summary's differences (mffssim.workflow.experiments.summary)."""
     agreement = config["experiments"]["agreement"]
     published = {d: len(_official_sets(d)) for d in agreement["datasets"]}
     used = {d: sum(1 for ds, _ in agreement_pairs() if ds == d) for d in agreement["datasets"]}

@@ -3,8 +3,8 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.experiments.detector_ablation import ablation_figure, ablation_table, summary_markdown
-from mffssim.experiments.robustness import read_rows, write_rows, write_text
+from mffssim.workflow.experiments.detector_ablation import ablation_figure, ablation_table, summary_markdown
+from mffssim.workflow.experiments.report_io import read_rows, write_rows, write_text
 
 settings = dict(snakemake.params.settings)
 rows = read_rows(snakemake.input)

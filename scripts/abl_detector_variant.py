@@ -6,7 +6,7 @@ logger = start(snakemake)
 import json
 from pathlib import Path
 
-from mffssim.experiments.detector_ablation import train_variant
+from mffssim.workflow.experiments.detector_ablation import train_variant
 
 out_dir = Path(snakemake.output.weights).parent
 settings = dict(snakemake.params.settings)

@@ -3,7 +3,8 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.experiments.robustness import read_rows, robustness_figure, summarize, summary_markdown, write_rows, write_text
+from mffssim.workflow.experiments.report_io import read_rows, write_rows, write_text
+from mffssim.workflow.experiments.robustness import robustness_figure, summarize, summary_markdown
 
 rows = read_rows(snakemake.input)
 summary = summarize(rows)

@@ -6,7 +6,8 @@ logger = start(snakemake)
 import torch
 
 from mffssim import read_focus_map, read_image, read_image_set
-from mffssim.experiments.robustness import robustness_study, write_rows
+from mffssim.workflow.experiments.report_io import write_rows
+from mffssim.workflow.experiments.robustness import robustness_study
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params

@@ -5,8 +5,8 @@ logger = start(snakemake)
 
 import torch
 
-from mffssim.experiments.robustness import write_rows, write_text
-from mffssim.experiments.speed import speed_figure, speed_study, summary_markdown
+from mffssim.workflow.experiments.report_io import write_rows, write_text
+from mffssim.workflow.experiments.speed import speed_figure, speed_study, summary_markdown
 
 torch.set_num_threads(snakemake.threads)
 study, fuse = dict(snakemake.params.study), dict(snakemake.params.fuse)

@@ -3,8 +3,8 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.experiments.robustness import read_rows, write_rows, write_text
-from mffssim.experiments.window import best_ratios, summary_markdown, window_figure
+from mffssim.workflow.experiments.report_io import read_rows, write_rows, write_text
+from mffssim.workflow.experiments.window import best_ratios, summary_markdown, window_figure
 
 settings = dict(snakemake.params.settings)
 rows = read_rows(snakemake.input)

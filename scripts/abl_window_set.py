@@ -6,8 +6,8 @@ logger = start(snakemake)
 import torch
 
 from mffssim import read_image, read_image_set
-from mffssim.experiments.robustness import write_rows
-from mffssim.experiments.window import window_study
+from mffssim.workflow.experiments.report_io import write_rows
+from mffssim.workflow.experiments.window import window_study
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mffssim.figures import convergence_figure
+from mffssim.workflow.figures import convergence_figure
 
 traces, groups = {}, {}
 for path in map(Path, snakemake.input):  # results/<dataset>/<set>/<method>/trace.csv

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import torch
 
-from mffssim.cli import compose_step_maps  # one copy, shared with `mffssim fuse --detector resnet`
 from mffssim import fuse, read_image_set, window_size, write_focus_map, write_image
-from mffssim.detector import fuse_sequential
+from mffssim.detector.inference import compose_step_maps, fuse_sequential
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params

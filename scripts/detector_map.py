@@ -6,9 +6,8 @@ logger = start(snakemake)
 
 import torch
 
-from mffssim.cli import compose_step_maps  # one copy, shared with `mffssim fuse --detector resnet`
 from mffssim import pixelwise_fuse, read_image_set, write_focus_map
-from mffssim.detector import fuse_sequential
+from mffssim.detector.inference import compose_step_maps, fuse_sequential
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params

@@ -1,11 +1,11 @@
 """Rule experiment_agreement: our MS-Lap (authors' settings) against the authors' published MS-Lap images
-and maps, per pair and per data set (mffssim.experiments.agreement)."""
+and maps, per pair and per data set (mffssim.workflow.experiments.agreement)."""
 from _wf import start
 
 logger = start(snakemake)
 
 from mffssim import read_focus_map, read_image
-from mffssim.experiments.agreement import agreement_table, pair_agreement, write_agreement
+from mffssim.workflow.experiments.agreement import agreement_table, pair_agreement, write_agreement
 
 inputs = snakemake.input
 records = []

@@ -7,8 +7,8 @@ logger = start(snakemake)
 import pandas as pd
 
 from mffssim import read_focus_map, read_image, read_image_set
-from mffssim.experiments.tables import method_name, multi_source_figure, multi_source_table, write_multi_source
-from mffssim.tables import read_metrics
+from mffssim.workflow.experiments.tables import method_name, multi_source_figure, multi_source_table, write_multi_source
+from mffssim.workflow.tables import read_metrics
 
 sets = snakemake.params.sets
 keyed = []

@@ -3,7 +3,7 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.experiments.summary import build_summary, run_differences, run_settings, write_summary
+from mffssim.workflow.experiments.summary import build_summary, run_differences, run_settings, write_summary
 
 inputs, facts = snakemake.input, snakemake.params.facts
 text = build_summary(

@@ -4,8 +4,8 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.experiments.tables import table1, write_table1
-from mffssim.tables import read_metrics
+from mffssim.workflow.experiments.tables import table1, write_table1
+from mffssim.workflow.tables import read_metrics
 
 records = read_metrics(snakemake.input.metrics)
 summary = table1(records, methods=list(snakemake.params.methods))

@@ -4,7 +4,7 @@ from _wf import image_set, start
 logger = start(snakemake)
 
 from mffssim import read_focus_map, read_image, read_image_set
-from mffssim.figures import panel_figure
+from mffssim.workflow.figures import panel_figure
 
 files = image_set(snakemake.params.set_dir)
 sources, _ = read_image_set(files.sources)

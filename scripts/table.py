@@ -3,7 +3,7 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.tables import read_metrics, summarise, write_table
+from mffssim.workflow.tables import read_metrics, summarise, write_table
 
 records = read_metrics(snakemake.input)
 summary = summarise(records, methods=list(snakemake.params.methods))

@@ -110,7 +110,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, request) -> dict:
-    from test_workflow import _fail, snakemake, write_config  # the workflow runner of tests/test_workflow.py
+    from helpers import failure_text as _fail, snakemake, write_config  # the workflow runner of tests/helpers.py
 
     workdir = tmp_path_factory.mktemp("workflow")
     configs = []

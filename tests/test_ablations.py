@@ -1,4 +1,4 @@
-"""The ablation studies (rules/ablations.smk, mffssim/experiments/{robustness,window,detector_ablation,speed}.py)
+"""The ablation studies (rules/ablations.smk, mffssim/workflow/experiments/{robustness,window,detector_ablation,speed}.py)
 on tiny inputs, and a dry run of their workflow target."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mffssim.datasets import make_embedded_set
-from mffssim.experiments import detector_ablation, robustness, speed, window
+from mffssim.workflow.experiments import detector_ablation, report_io, robustness, speed, window
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -39,8 +39,8 @@ def test_robustness_psnr_falls_with_p(tiny_set, tmp_path):
                                         probabilities=[0.1], trials=1, set_id="camera", fuse_options=FAST)
     assert again[0]["psnr"] == next(r["psnr"] for r in rows if r["p"] == 0.1 and r["trial"] == 0)
 
-    robustness.write_rows(rows, tmp_path / "rows.csv")
-    assert robustness.read_rows([tmp_path / "rows.csv"])[0]["set_id"] == "camera"
+    report_io.write_rows(rows, tmp_path / "rows.csv")
+    assert report_io.read_rows([tmp_path / "rows.csv"])[0]["set_id"] == "camera"
     robustness.robustness_figure(summary, tmp_path / "robustness.png")
     text = robustness.summary_markdown(summary, {"variant": "paper", "optimizer": "adam-cosine", "iterations": 20, "trials": 2})
     assert "| camera | MFF-SSIM |" in text and "PSNR p=0.1" in text and (tmp_path / "robustness.png").stat().st_size > 0
@@ -121,10 +121,10 @@ def test_detector_grid_settings_and_table(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_ablation_targets_dry_run(tmp_path):
-    from test_workflow import _fail, planned_jobs, snakemake
+    from helpers import failure_text, planned_jobs, snakemake
 
     proc = snakemake(tmp_path, "-n", "experiments")  # the target `experiments` asks for every study
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs["abl_detector_variant"] == 5 and jobs["abl_speed"] == 1
     assert jobs["abl_robustness_set"] == 4 and jobs["abl_window_set"] == 3  # config.yaml's sets

@@ -6,10 +6,7 @@ and what a detector setting reruns, are in tests/test_reruns.py).
 """
 from __future__ import annotations
 
-import os
-import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +14,13 @@ import pytest
 import torch
 from scipy import ndimage
 
+from helpers import failure_text, planned_jobs
+from helpers import snakemake as run_snakemake
 from mffssim import pixelwise_fuse
-from mffssim.cli import compose_step_maps, main
+from mffssim.cli import main
+from mffssim.detector.inference import compose_step_maps
 from mffssim.detector import FocusNet, detect_focus_map, fuse_sequential, save_weights
 from mffssim.io import read_focus_map, read_image, write_image
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 # Tiny images run faster on one torch thread (conftest.py).
@@ -102,30 +100,8 @@ def test_composed_map_reproduces_sequential_pixelwise_fusion():
 
 # ----------------------------------------------------------------------------------------------- workflow
 def snakemake(workdir: Path, *args: str, configs: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-               str(workdir), "--cores", "2", *args]
-    if configs:
-        command += ["--configfile", *map(str, configs)]
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table ({} when nothing is to be done)."""
-    if "Job stats:" not in output:
-        return {}
-    counts = {}
-    for line in output.split("Job stats:", 1)[1].splitlines()[3:]:
-        match = re.match(r"^(\w+)\s+(\d+)\s*$", line)
-        if not match or match.group(1) == "total":
-            break
-        counts[match.group(1)] = int(match.group(2))
-    return counts
-
-
-def _fail(proc) -> str:
-    return f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    """Snakemake on config.yaml (the default run) plus ``configs``."""
+    return run_snakemake(workdir, *args, configs=configs, tiny=False, timeout=600)
 
 
 @pytest.mark.slow
@@ -133,7 +109,7 @@ def test_default_config_plans_training_detection_and_ms_resnet(tmp_path):
     from mffssim.datasets import EMBEDDED_SETS
 
     proc = snakemake(tmp_path, "-n")  # config.yaml alone: the default run
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     n_sets = len(EMBEDDED_SETS)
     assert jobs["train_detector"] == 1

@@ -1,4 +1,4 @@
-"""The paper's experiments, part A: Table I, agreement with the authors, K > 2, SUMMARY.md (mffssim.experiments),
+"""The paper's experiments, part A: Table I, agreement with the authors, K > 2, SUMMARY.md (mffssim.workflow.experiments),
 on small synthetic inputs; and a dry run of the `experiments` target with config/experiments.yaml."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mffssim.experiments import agreement, summary, tables
-from mffssim.tables import read_metrics
+from mffssim.workflow.experiments import agreement, summary, tables
+from mffssim.workflow.tables import read_metrics
 
 METHODS = ("mffssim_reference-lap", "mffssim_paper-lap", "pixelwise-lap", "official_ms_lap", "mffssim_reference-resnet",
            "official_ms_resnet")
@@ -168,10 +168,10 @@ def test_summary_reads_every_output(tmp_path):
 @pytest.mark.slow
 def test_experiments_target_dry_run(tmp_path):
     """config/experiments.yaml plans Table I per data set, the agreement fusions, K > 2 and the summary."""
-    from test_workflow import REPO, _fail, planned_jobs, snakemake
+    from helpers import REPO, failure_text, planned_jobs, snakemake
 
     proc = snakemake(tmp_path, "-n", "experiments", configs=(REPO / "config" / "experiments.yaml",))
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs["experiment_table1"] == 6
     assert jobs["experiment_agreement_fuse"] == 6 and jobs["experiment_agreement"] == 1

@@ -1,10 +1,10 @@
-"""mffssim.figures on synthetic arrays: boundary crop, panel and convergence figures."""
+"""mffssim.workflow.figures on synthetic arrays: boundary crop, panel and convergence figures."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mffssim.figures import boundary_crop, convergence_figure, map_to_display, panel_figure
+from mffssim.workflow.figures import boundary_crop, convergence_figure, map_to_display, panel_figure
 from mffssim.io import read_image
 
 

@@ -486,7 +486,7 @@ def test_download_onto_a_full_disk_is_not_retried(tmp_path, monkeypatch):
 )
 def test_config_values_the_schema_lets_through(tmp_path, values, named):
     """Checked in rules/common.smk when the workflow is parsed: the schema takes any string there."""
-    from test_workflow import snakemake, write_config
+    from helpers import snakemake, write_config
 
     proc = snakemake(tmp_path, "-n", configs=(write_config(tmp_path / "bad.yaml", values),))
     assert proc.returncode != 0 and named in proc.stdout + proc.stderr
@@ -511,7 +511,7 @@ def test_workflow_job_with_a_corrupt_source(tmp_path):
     """A `folder` data set whose first set was fused before; a set with a truncated photo fails its job: the
     run fails, the job's log says which file in one line, no fused image is left for it, and the first
     set's result is untouched (same bytes, same time stamp)."""
-    from test_workflow import snakemake, write_config
+    from helpers import snakemake, write_config
 
     photos = tmp_path / "photos"
     for name in ("garden", "desk"):

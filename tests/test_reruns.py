@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_workflow import REPO, TINY, _fail, planned_jobs, snakemake, write_config
+from helpers import REPO, TINY, failure_text, planned_jobs, snakemake, write_config
 
 from mffssim.io import read_image
 
@@ -157,11 +157,11 @@ def base(tmp_path_factory) -> dict:
     interrupted = log.read_text()
     killed_output_existed = (workdir / KILLED / "fused.png").exists()
     plan = snakemake(workdir, "-n", "--rerun-incomplete", configs=configs)
-    assert plan.returncode == 0, _fail(plan)
+    assert plan.returncode == 0, failure_text(plan)
     unlock = snakemake(workdir, "--unlock", configs=configs)  # a killed snakemake leaves its lock behind
-    assert unlock.returncode == 0, _fail(unlock)
+    assert unlock.returncode == 0, failure_text(unlock)
     resumed = snakemake(workdir, "--rerun-incomplete", configs=configs)
-    assert resumed.returncode == 0, _fail(resumed)
+    assert resumed.returncode == 0, failure_text(resumed)
     return {"dir": workdir, "configs": configs, "killed_with": killed_with, "interrupted": interrupted,
             "killed_output_existed": killed_output_existed,
             "plan": plan.stdout + plan.stderr, "resumed": resumed.stdout + resumed.stderr}
@@ -233,7 +233,7 @@ def test_resumed_run_equals_an_uninterrupted_run(base, tiny_run):
 def test_a_change_reruns_exactly_what_depends_on_it(plans, name):
     _, expected, untouched = CHANGES[name]
     proc = plans[name]
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     output = proc.stdout + proc.stderr
     assert planned_jobs(output) == expected
     planned_outputs = outputs_of(job_blocks(output).values())
@@ -243,5 +243,5 @@ def test_a_change_reruns_exactly_what_depends_on_it(plans, name):
 def test_nothing_reruns_in_the_tiny_run(tiny_run):
     """The session's tiny run too (with the downloaded MFFW pair and the authors' results where a mirror is available)."""
     proc = snakemake(tiny_run["dir"], "-n", configs=tiny_run["configs"])
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout[-2000:]

@@ -415,7 +415,7 @@ def _good():
         (lambda s, y, m, w: (s, y, m, 4), "odd"),
         (lambda s, y, m, w: (s, y, m, 0), "odd"),
         (lambda s, y, m, w: (s, y, m, 3.0), "odd"),
-        (lambda s, y, m, w: (s, y, m, 11), "larger than the image"),
+        (lambda s, y, m, w: (s, y, m, 11), "larger than the 12x10 image"),
     ],
 )
 @pytest.mark.parametrize("function", [mffssim_index, mffssim_gradient])

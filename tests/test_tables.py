@@ -1,4 +1,4 @@
-"""mffssim.tables: per-set metrics.json files -> methods x metrics table (mean, std, best marked)."""
+"""mffssim.workflow.tables: per-set metrics.json files -> methods x metrics table (mean, std, best marked)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mffssim.tables import best_methods, read_metrics, summarise, table_metrics, to_markdown, write_table
+from mffssim.workflow.tables import best_methods, read_metrics, summarise, table_metrics, to_markdown, write_table
 
 
 def _write_set(path, set_id, methods):

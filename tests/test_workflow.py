@@ -8,11 +8,7 @@ a corrupted download fails its checksum and leaves nothing behind; a bad config 
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,45 +16,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers import REPO, failure_text, planned_jobs, snakemake, write_config
 from mffssim.io import read_image, read_image_set
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "config" / "tiny.yaml"
 pytestmark = pytest.mark.slow
-
-
-def snakemake(workdir: Path, *args: str, configs: tuple[Path, ...] = (), timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run snakemake on the repository's Snakefile in ``workdir`` with config/tiny.yaml plus ``configs``."""
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--cores", "2", *args, "--configfile", str(TINY), *map(str, configs),  # --configfile last: it takes a list
-    ]
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def write_config(path: Path, values: dict) -> Path:
-    path.write_text(yaml.safe_dump(values))
-    return path
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from the 'Job stats' table of a dry run ({} when nothing is to be done)."""
-    if "Job stats:" not in output:
-        return {}
-    table = output.split("Job stats:", 1)[1]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        match = re.match(r"^(\w+)\s+(\d+)\s*$", line)
-        if not match or match.group(1) == "total":
-            break
-        counts[match.group(1)] = int(match.group(2))
-    return counts
-
-
-def _fail(proc: subprocess.CompletedProcess) -> str:
-    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
 
 
 @pytest.fixture
@@ -121,7 +82,7 @@ def test_download_from_mirror_and_official_results(run):
 
 def test_report(run):
     proc = snakemake(run["dir"], "--report", "report.html", configs=run["configs"])
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     html = (run["dir"] / "report.html").read_text(errors="replace")
     assert "embedded.csv" in html and "panel_camera.png" in html
 
@@ -248,7 +209,7 @@ def test_folder_dataset_plans_the_users_sets(tmp_path):
         write_image(tmp_path / "photos" / name / "source_2.jpg", second)
     config = write_config(tmp_path / "folder.yaml", {"datasets": ["folder"], "folder": {"path": str(tmp_path / "photos")}})
     proc = snakemake(tmp_path, "-n", configs=(config,))
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs["fuse_mffssim"] == 2 and jobs["metrics"] == 2 and "embedded_dataset" not in jobs
     assert "results/folder/garden/mffssim_paper-lap/fused.png" in proc.stdout
@@ -256,5 +217,5 @@ def test_folder_dataset_plans_the_users_sets(tmp_path):
 
 def test_lint_is_clean(tmp_path):
     proc = snakemake(tmp_path, "--lint")
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     assert "Lints for" not in proc.stdout + proc.stderr

@@ -15,7 +15,6 @@ manifest differs from what would be generated (for CI).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import sys
@@ -24,20 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from mffssim.datasets.download import sha256_of  # noqa: E402
 from mffssim.datasets.manifest import (  # noqa: E402
     DATASETS, MANIFEST_COLUMNS, TESTVECTOR_SETS, ManifestEntry, parse_manifest,
 )
 
 _COUNT_LINE = re.compile(r"(\d+) data files")
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def expected_count(folder: Path) -> int:

@@ -2,9 +2,7 @@
 synthetic dataset made offline (see resources/datasets/README.md)."""
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_names
 from .manifest import (DATASETS, EMBEDDED_SETS, TESTVECTOR_SETS, ManifestEntry, dataset_set_ids, load_manifest,
                        vector_manifest_dir)
 
@@ -17,15 +15,11 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mffssim.datasets' has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
-
 __all__ = [
     "DATASETS", "ManifestEntry", "load_manifest", "dataset_set_ids",
     "TESTVECTOR_SETS", "vector_manifest_dir",
     "DownloadError", "download_dataset", "verify_dataset", "sha256_of", "cache_dir",
     "EMBEDDED_SETS", "EmbeddedSet", "make_embedded_set", "make_embedded_dataset",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, extra=__all__)

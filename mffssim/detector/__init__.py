@@ -4,8 +4,7 @@ Names are loaded lazily, like the top-level package, so importing one part does 
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_names
 
 _PUBLIC = {
     "FocusNet": "mffssim.detector.network",
@@ -30,6 +29,8 @@ _PUBLIC = {
     "detect_focus_map": "mffssim.detector.inference",
     "focus_probability": "mffssim.detector.inference",
     "fuse_sequential": "mffssim.detector.inference",
+    "fuse_sequential_result": "mffssim.detector.inference",
+    "compose_step_maps": "mffssim.detector.inference",
     "evaluate_detector": "mffssim.detector.evaluate",
     "write_table": "mffssim.detector.evaluate",
     "score_focus_map": "mffssim.detector.evaluate",
@@ -39,14 +40,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mffssim.detector' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)

@@ -6,6 +6,7 @@ border the tile's padding is the image's own. Tiled and untiled maps agree up to
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Callable, Sequence
 
@@ -110,3 +111,48 @@ def fuse_sequential(sources: np.ndarray | Sequence[np.ndarray], weights: str | o
         current = _fused_image(fuse(pair, focus_map=focus_map, **fuse_kwargs)).astype(np.float32)
         maps.append(focus_map)
     return current, maps
+
+
+def compose_step_maps(steps: Sequence[np.ndarray]) -> np.ndarray:
+    """``(K, H, W)`` map from the K - 1 step maps ``(2, H, W)`` of a sequential fusion ((X1 + X2) + X3) + ...
+
+    Source 1 keeps the pixels every step gave to the running fusion; source k > 1 those step k - 1 gave it
+    and no later step took away. One-hot steps give a one-hot map; one step is returned as it is.
+    """
+    if len(steps) == 0:
+        raise ValueError("need at least one step map")
+    kept = np.ones_like(steps[0][0])
+    layers = []
+    for step in reversed(steps):  # the last step decides first
+        layers.append(kept * step[1])
+        kept = kept * step[0]
+    layers.append(kept)
+    return np.stack(layers[::-1]).astype(np.float32)
+
+
+def fuse_sequential_result(sources: np.ndarray | Sequence[np.ndarray], weights: str | os.PathLike | FocusNet, *,
+                           device: str | torch.device = "auto", tile: int | None = 1024,
+                           fuse: Callable[..., Any] | None = None, **fuse_kwargs: Any) -> Any:
+    """:func:`fuse_sequential` as one :class:`~mffssim.fusion.FusionResult` (the ``mffssim fuse --detector
+    resnet`` result for K > 2): the final image, the map composed from the steps' maps
+    (:func:`compose_step_maps`), the steps' total iterations and seconds, the rest (trace, Q, window...)
+    of the last step.
+
+    ``fuse`` (default :func:`mffssim.fuse`) must return a FusionResult; it is called as
+    ``fuse(pair, focus_map=map, **fuse_kwargs)``, with the detector's ``device`` unless ``fuse_kwargs``
+    names one.
+    """
+    if fuse is None:
+        from mffssim import fuse
+    fuse_kwargs.setdefault("device", str(device))
+    results = []
+
+    def step(pair, focus_map):
+        results.append(fuse(pair, focus_map=focus_map, **fuse_kwargs))
+        return results[-1]
+
+    image, maps = fuse_sequential(sources, weights, device=device, tile=tile, fuse=step)
+    return dataclasses.replace(
+        results[-1], image=image, focus_map=compose_step_maps(maps),
+        iterations=sum(r.iterations for r in results), seconds=sum(r.seconds for r in results),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from mffssim.detector.network import FocusNet
-from mffssim.io import atomic_write
+from mffssim.io import atomic_write, save_figure
 
 HISTORY_FIELDS = ("epoch", "train_loss", "heldout_loss", "seconds", "cpu_seconds")
 
@@ -68,7 +69,8 @@ def _mean_loss(model: FocusNet, loader: DataLoader, device: torch.device) -> flo
 
 
 def write_history(history: list[dict], path: str | os.PathLike, *, plot: bool = True) -> None:
-    """Write the loss curve as CSV (one row per epoch) and, if ``plot``, a PNG beside it."""
+    """Write the loss curve as CSV (one row per epoch) and, if ``plot``, a PNG beside it (skipped with a
+    warning where matplotlib, a dependency of the ``workflow`` extra, is not installed)."""
     path = Path(path)
 
     def write_csv(tmp: Path) -> None:
@@ -79,7 +81,12 @@ def write_history(history: list[dict], path: str | os.PathLike, *, plot: bool = 
 
     atomic_write(path, write_csv)
     if plot and history:
-        import matplotlib
+        try:
+            import matplotlib
+        except ImportError:
+            warnings.warn(f"{path.with_suffix('.png')}: not written, matplotlib is not installed "
+                          "(pip install 'mffssim[workflow]')", stacklevel=2)
+            return
 
         matplotlib.use("Agg")
         from matplotlib import pyplot as plt
@@ -92,8 +99,7 @@ def write_history(history: list[dict], path: str | os.PathLike, *, plot: bool = 
         axes.set(xlabel="epoch", ylabel="BCE loss", title="FocusNet training")
         axes.legend()
         figure.tight_layout()
-        atomic_write(path.with_suffix(".png"), lambda tmp: figure.savefig(tmp, format="png", dpi=100))
-        plt.close(figure)
+        save_figure(figure, path.with_suffix(".png"), dpi=100)
 
 
 def train_detector(

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import check_image_size
 from ._common import filter2_same, gray_triple, local_mean, window_is_flat
 
 _PREWITT_X = np.array([[1.0, 0.0, -1.0], [1.0, 0.0, -1.0], [1.0, 0.0, -1.0]])
@@ -45,12 +46,6 @@ def _ssim_map(x: _Window, y: _Window, taps: np.ndarray, c: float) -> np.ndarray:
     cov = np.where(x.flat | y.flat, 0.0, local_mean(x.image * y.image, taps) - x.mean * y.mean)
     luminance = (2 * x.mean * y.mean + c) / (x.mean * x.mean + y.mean * y.mean + c)
     return luminance * (2 * cov + c) / (x.var + y.var + c)
-
-
-def _check_window(image: np.ndarray, size: int, metric: str) -> None:
-    """Raise a ValueError when the images are smaller than the metric's window."""
-    if min(image.shape) < size:
-        raise ValueError(f"a: {metric} needs images of at least {size} x {size} pixels, got {image.shape}")
 
 
 def _lambda(var_a: np.ndarray, var_b: np.ndarray) -> np.ndarray:
@@ -102,7 +97,7 @@ def qe(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     sources) every window weighs the same, so no NaN: three equal constant images give 1.
     """
     a, b, f = gray_triple(a, b, f)
-    _check_window(a, 8, "QE")
+    check_image_size(a, 8, "QE")
     intensity = _weighted_quality(a, b, f)
     edges = _weighted_quality(_prewitt_magnitude(a), _prewitt_magnitude(b), _prewitt_magnitude(f))
     return float(intensity * edges)
@@ -135,7 +130,7 @@ def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     identical inputs give 1; three equal constant images give 1.
     """
     a, b, f = gray_triple(a, b, f)
-    _check_window(a, 7, "QY")
+    check_image_size(a, 7, "QY")
     wa, wb, wf = (_window_stats(image, _QY_TAPS) for image in (a, b, f))
     ssim_ab = _ssim_map(wa, wb, _QY_TAPS, _QY_C)
     ssim_af, ssim_bf = _ssim_map(wa, wf, _QY_TAPS, _QY_C), _ssim_map(wb, wf, _QY_TAPS, _QY_C)

@@ -8,94 +8,25 @@ where there is none (a real pair with an annotated map), against MFF-SSIM's own 
 uncorrupted map (p = 0), which then scores infinite PSNR against itself. p = 0 needs no trials (its
 map is not random): it is fused once.
 
-The module also holds the small writers the other ablation studies share (csv, markdown, figures).
-
 >>> rows = robustness_study(sources, exact_map, reference, probabilities=[0, 0.1], trials=5)  # doctest: +SKIP
 >>> summarize(rows)  # per (set, method, p): n, mean, std, min, max of PSNR and SSIM  # doctest: +SKIP
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
 import zlib
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from mffssim.io import atomic_write
+from mffssim.io import save_figure
+from mffssim.workflow.experiments.report_io import markdown_table
 
 PROBABILITIES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 METHODS = ("mffssim", "pixelwise")
 METHOD_LABELS = {"mffssim": "MFF-SSIM", "pixelwise": "pixel-wise (Eq. 1)"}
 REPORTED_P = (0.0, 0.1, 0.3)  # the p the summary tabulates (the paper quotes 0 and 0.1, shows 0.3)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Writers shared by the ablation studies
-# ---------------------------------------------------------------------------------------------------
-def write_rows(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> None:
-    """Write dicts (the first one's keys are the columns) as a csv file, atomically."""
-    from mffssim.detector.evaluate import write_table  # the one csv writer of result rows
-
-    write_table(rows, path)
-
-
-def read_rows(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
-    """Rows of csv files written by :func:`write_rows`, numbers parsed (int, then float, else str)."""
-    rows = []
-    for path in paths:
-        with open(path, newline="") as handle:
-            rows += [{key: _parse(value) for key, value in row.items()} for row in csv.DictReader(handle)]
-    return rows
-
-
-def _parse(value: str):
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return None if value == "" else value
-
-
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *,
-                   digits: Mapping[str, int] | None = None, default_digits: int = 4) -> str:
-    """A markdown table of ``rows`` (floats rounded to ``digits[column]`` or ``default_digits``)."""
-    if not rows:
-        return "(no rows)\n"
-    columns = list(columns or rows[0])
-    digits = dict(digits or {})
-
-    def cell(column: str, value) -> str:
-        if isinstance(value, float):
-            return "inf" if math.isinf(value) else f"{value:.{digits.get(column, default_digits)}f}"
-        return "" if value is None else str(value)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(c, row.get(c)) for c in columns) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-
-
-def save_figure(figure, path: str | os.PathLike, dpi: int = 110) -> None:
-    """Save a matplotlib figure as PNG atomically (no software stamp, so reruns give equal bytes) and close it."""
-    import matplotlib.pyplot as plt
-
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}))
-    plt.close(figure)
-
-
-def load_average() -> float:
-    """The 1-minute load average (nan where the platform has none): the caveat printed beside timings."""
-    try:
-        return float(os.getloadavg()[0])
-    except (AttributeError, OSError):
-        return float("nan")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -229,7 +160,7 @@ def robustness_figure(summary: Sequence[Mapping[str, Any]], path: str | os.PathL
     axes[0, 0].legend(fontsize=7)
     figure.suptitle("Robustness to focus-map errors (Fig. 7): mean, +-std band, min-max dotted", fontsize=10)
     figure.tight_layout()
-    save_figure(figure, path)
+    save_figure(figure, path, dpi=110)
 
 
 def _value(summary, set_id, method, p, metric="psnr"):

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from mffssim.io import atomic_write
+from mffssim.workflow.formatting import format_metric
 
 from .agreement import agreement_means
 from .tables import PAPER_COUNTERPARTS, PAPER_TABLE1, TABLE1_LABELS, method_name
@@ -26,14 +27,8 @@ EXCERPT_METHODS = (
 EXCERPT_METRICS = ("psnr", "ssim", "qmi", "qg", "qcb", "mffssim")
 
 
-def _fmt(value: float, metric: str) -> str:
-    if value is None or not math.isfinite(float(value)):
-        return "n/a"
-    return f"{value:.2f}" if metric == "psnr" else f"{value:.4f}"
-
-
 def read_table1(path: str | os.PathLike) -> pd.DataFrame:
-    """A Table I csv (:func:`mffssim.experiments.tables.write_table1`): our rows only, indexed by method."""
+    """A Table I csv (:func:`mffssim.workflow.experiments.tables.write_table1`): our rows only, indexed by method."""
     table = pd.read_csv(path, index_col="method")
     if "source" in table.columns:
         table = table[table["source"] == "ours"]
@@ -53,7 +48,7 @@ def table1_excerpt(tables: Mapping[str, pd.DataFrame]) -> str:
                   "| method | " + " | ".join(TABLE1_LABELS.get(m, m) for m in metrics) + " |",
                   "|---|" + "---:|" * len(metrics)]
         for method in methods:
-            cells = [_fmt(float(table.loc[method, f"{m}_mean"]), m) for m in metrics]
+            cells = [format_metric(float(table.loc[method, f"{m}_mean"]), m) for m in metrics]
             lines.append(f"| {method_name(method)} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -70,9 +65,9 @@ def paper_lines(table: pd.DataFrame, dataset: str = "mffw") -> str:
         row = paper["rows"][name]
         parts = []
         for metric in ("qmi", "qg", "qcb"):
-            ours = [f"{method_name(m)} {_fmt(float(table.loc[m, f'{metric}_mean']), metric)}"
+            ours = [f"{method_name(m)} {format_metric(float(table.loc[m, f'{metric}_mean']), metric)}"
                     for m in methods[:2] if m in table.index and f"{metric}_mean" in table.columns]
-            parts.append(f"{TABLE1_LABELS[metric]}: paper {_fmt(row[metric], metric)}"
+            parts.append(f"{TABLE1_LABELS[metric]}: paper {format_metric(row[metric], metric)}"
                          + (f"; {'; '.join(ours)}" if ours else ""))
         lines.append(f"- {name} (paper over {paper['n_sets']} pairs, ours over {n_ours}): " + " · ".join(parts))
     return "\n".join(lines)
@@ -102,7 +97,7 @@ def multi_source_section(table: pd.DataFrame) -> str:
              "|---|---:|---|" + "---:|" * len(metrics)]
     for _, row in table[table["method"].isin(shown)].iterrows():
         lines.append(f"| {row['set']} | {int(row['K'])} | {method_name(row['method'])} | "
-                     + " | ".join(_fmt(float(row[m]), m) for m in metrics) + " |")
+                     + " | ".join(format_metric(float(row[m]), m) for m in metrics) + " |")
     return "\n".join(lines)
 
 

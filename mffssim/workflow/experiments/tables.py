@@ -2,7 +2,7 @@
 figure (Fig. 12).
 
 The workflow scores every fused image once (``results/<dataset>/<set>/metrics.json``, rule ``metrics``);
-:func:`table1` aggregates the two-source sets of a data set with :func:`mffssim.tables.summarise` and
+:func:`table1` aggregates the two-source sets of a data set with :func:`mffssim.workflow.tables.summarise` and
 :func:`table1_markdown` renders it in the paper's layout: methods as rows; reference-based metrics (PSNR,
 SSIM, FSIM), then no-reference ones (NMI, Xydeas, Chen-Blum), then the MFF-SSIM index; the best value of a
 column in bold and the second best in italics (the paper underlines it). For MFFW the paper's MS-Lap and
@@ -21,8 +21,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mffssim.io import atomic_write
-from mffssim.tables import LOWER_IS_BETTER, summarise, table_metrics
+from mffssim.io import atomic_write, save_figure
+from mffssim.workflow.formatting import format_metric
+from mffssim.workflow.tables import LOWER_IS_BETTER, summarise, table_metrics
 
 # The paper's Table I (MFFW, 13 pairs): MOS, PSNR (dB), SSIM, FSIM against the dataset's manual fusions;
 # NMI, Xydeas, Chen-Blum without reference. Keys are our metric names.
@@ -77,7 +78,6 @@ NMI_NOTE = (
     "its NMI values (0.86-1.14, above 1 for four methods) can only come from a 0..2 scale, i.e. this one, "
     "not the 0..1 variants (MI/sqrt(H·H) or the half of ours)."
 )
-_DIGITS = {"psnr": 2, "mos": 4}
 
 
 def method_name(method: str) -> str:
@@ -86,8 +86,8 @@ def method_name(method: str) -> str:
 
 
 def table1(records: pd.DataFrame, methods: Sequence[str] | None = None) -> pd.DataFrame:
-    """Aggregate a long table of metrics (:func:`mffssim.tables.read_metrics`) to Table I: one row per method,
-    ``n`` and ``<metric>_mean`` / ``<metric>_std`` columns (:func:`mffssim.tables.summarise`)."""
+    """Aggregate a long table of metrics (:func:`mffssim.workflow.tables.read_metrics`) to Table I: one row per method,
+    ``n`` and ``<metric>_mean`` / ``<metric>_std`` columns (:func:`mffssim.workflow.tables.summarise`)."""
     return summarise(records, methods=methods)
 
 
@@ -102,10 +102,6 @@ def _ranked(values: pd.Series, lower_is_better: bool) -> tuple[list[str], list[s
 def _columns(summary: pd.DataFrame) -> list[str]:
     present = table_metrics(summary)
     return [m for m in TABLE1_COLUMNS if m in present] + [m for m in present if m not in TABLE1_COLUMNS]
-
-
-def _number(value: float, metric: str, digits: int = 4) -> str:
-    return "n/a" if not np.isfinite(value) else f"{value:.{_DIGITS.get(metric, digits)}f}"
 
 
 def table1_markdown(summary: pd.DataFrame, dataset: str, *, paper: Mapping | None = None) -> str:
@@ -130,7 +126,7 @@ def table1_markdown(summary: pd.DataFrame, dataset: str, *, paper: Mapping | Non
     for method, row in summary.iterrows():
         cells = [method_name(str(method)), str(int(row["n"]))]
         for metric in columns:
-            text = _number(float(row[f"{metric}_mean"]), metric)
+            text = format_metric(float(row[f"{metric}_mean"]), metric)
             best, second = ranks[metric]
             cells.append(f"**{text}**" if method in best else f"*{text}*" if method in second else text)
         lines.append("| " + " | ".join(cells) + " |")
@@ -148,7 +144,7 @@ def _paper_rows(paper: Mapping) -> str:
     lines += ["| Methods (paper) | n | " + " | ".join(TABLE1_LABELS.get(m, m) for m in shown) + " |",
               "|---|---:|" + "---:|" * len(shown)]
     for name, values in paper["rows"].items():
-        cells = [_number(float(values.get(m, math.nan)), m) for m in shown]
+        cells = [format_metric(float(values.get(m, math.nan)), m) for m in shown]
         lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -192,7 +188,7 @@ def paper_comparison_markdown(summary: pd.DataFrame, paper: Mapping) -> str:
                   "|---|---:|" + "---:|" * len(ours)]
         for _, row in group.iterrows():
             metric = row["metric"]
-            cells = [_number(row["paper"], metric)] + [_number(row[m], metric) for m in ours]
+            cells = [format_metric(row["paper"], metric)] + [format_metric(row[m], metric) for m in ours]
             lines.append(f"| {TABLE1_LABELS.get(metric, metric)} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -220,7 +216,7 @@ def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: st
 def multi_source_table(records: pd.DataFrame, n_sources: Mapping[str, int]) -> pd.DataFrame:
     """One row per (set, method) of the K > 2 sets: ``set``, ``K``, ``method``, then one column per metric.
 
-    ``records``: long table (:func:`mffssim.tables.read_metrics`) whose ``set`` is ``<dataset>/<set_id>``;
+    ``records``: long table (:func:`mffssim.workflow.tables.read_metrics`) whose ``set`` is ``<dataset>/<set_id>``;
     ``n_sources``: that key -> K. No-reference metrics are means over the K (K - 1) / 2 source pairs.
     """
     missing = sorted(set(records["set"]) - set(n_sources))
@@ -249,7 +245,7 @@ def multi_source_markdown(table: pd.DataFrame) -> str:
         for _, row in group.iterrows():
             cells = []
             for metric in metrics:
-                text = _number(float(row[metric]), metric)
+                text = format_metric(float(row[metric]), metric)
                 cells.append(f"**{text}**" if row["method"] in best[metric] and text != "n/a" else text)
             lines.append(f"| {set_id} | {int(row['K'])} | {method_name(row['method'])} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -272,7 +268,7 @@ def multi_source_figure(rows: Sequence[tuple[str, np.ndarray, np.ndarray, Mappin
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    from mffssim.figures import _save, _show
+    from mffssim.workflow.figures import show_image
 
     if not rows:
         raise ValueError("multi_source_figure needs at least one image set")
@@ -291,13 +287,13 @@ def multi_source_figure(rows: Sequence[tuple[str, np.ndarray, np.ndarray, Mappin
             raise ValueError(f"{title}: focus map shape {np.shape(focus_map)} does not match sources {sources.shape}")
         for k in range(count):
             axes[r, k].set_axis_on()
-            _show(axes[r, k], sources[k], f"{title}: source {k + 1}" if k == 0 else f"source {k + 1}")
+            show_image(axes[r, k], sources[k], f"{title}: source {k + 1}" if k == 0 else f"source {k + 1}")
         labels = np.argmax(np.asarray(focus_map), axis=0)
         colours = np.array([palette(k % 10)[:3] for k in range(count)], dtype=np.float32)
         axes[r, count].set_axis_on()
-        _show(axes[r, count], colours[labels], "map (colour = source)")
+        show_image(axes[r, count], colours[labels], "map (colour = source)")
         for j, (name, image) in enumerate(fused.items()):
             axis = axes[r, count + 1 + j]
             axis.set_axis_on()
-            _show(axis, image, name)
-    _save(figure, path, dpi)
+            show_image(axis, image, name)
+    save_figure(figure, path, dpi=dpi)

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import ndimage
 
-from mffssim.io import atomic_write
+from mffssim.io import save_figure
 
 
 def map_to_display(focus_map: np.ndarray) -> np.ndarray:
@@ -53,7 +53,8 @@ def boundary_crop(focus_map: np.ndarray, size: int) -> tuple[int, int, int, int]
     return int(top), int(left), crop_h, crop_w
 
 
-def _show(axis, image: np.ndarray, title: str) -> None:
+def show_image(axis, image: np.ndarray, title: str) -> None:
+    """Draw ``image`` ((H, W), (H, W, 1) gray or (H, W, 3), values in [0, 1]) on ``axis`` with a small title, no ticks."""
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
@@ -61,10 +62,6 @@ def _show(axis, image: np.ndarray, title: str) -> None:
     axis.set_title(title, fontsize=8)
     axis.set_xticks([])
     axis.set_yticks([])
-
-
-def _save(figure, path: str | os.PathLike, dpi: int) -> None:
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}))
 
 
 def panel_figure(
@@ -108,22 +105,22 @@ def panel_figure(
         axis.set_axis_off()
     for k in range(n_sources):
         axes[0, k].set_axis_on()
-        _show(axes[0, k], sources[k], f"source {k + 1}")
+        show_image(axes[0, k], sources[k], f"source {k + 1}")
         axes[0, k].add_patch(Rectangle((left - 0.5, top - 0.5), crop_w, crop_h, fill=False, edgecolor="red", linewidth=1))
     axes[0, n_sources].set_axis_on()
-    _show(axes[0, n_sources], map_to_display(focus_map), "focus map")
+    show_image(axes[0, n_sources], map_to_display(focus_map), "focus map")
     for j, (name, image) in enumerate(fused.items()):
         axis = axes[1, j]
         axis.set_axis_on()
-        _show(axis, image, name)
+        show_image(axis, image, name)
         axis.add_patch(Rectangle((left - 0.5, top - 0.5), crop_w, crop_h, fill=False, edgecolor="red", linewidth=1))
     for index, (name, image) in enumerate(crops):
         axis = axes[2 + index // columns, index % columns]
         axis.set_axis_on()
-        _show(axis, image[top : top + crop_h, left : left + crop_w], name)
+        show_image(axis, image[top : top + crop_h, left : left + crop_w], name)
     if title:
         figure.suptitle(title, fontsize=10)
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi=dpi)
     return top, left, crop_h, crop_w
 
 
@@ -167,4 +164,4 @@ def convergence_figure(
         axis.legend(fontsize=7)
     if title:
         axis.set_title(title, fontsize=10)
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi=dpi)

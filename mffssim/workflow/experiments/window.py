@@ -2,7 +2,7 @@
 alpha from 1.5e-5 to 9.5e-5 (step 1e-5), both variants, with the Laplacian detector's map at that W (as
 the paper does), and score each fused image: PSNR / SSIM where a reference exists, the no-reference
 metrics (QMI, QG, QCB) always, and the solver's time per iteration (measured in the run, so it carries
-the machine's load at that moment: :func:`mffssim.experiments.robustness.load_average` is recorded beside it).
+the machine's load at that moment: :func:`mffssim.workflow.experiments.report_io.load_average` is recorded beside it).
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from mffssim.experiments.robustness import markdown_table, save_figure
+from mffssim.io import save_figure
+from mffssim.workflow.experiments.report_io import markdown_table
 
 RATIOS = tuple(round(1.5e-5 + 1e-5 * i, 10) for i in range(9))  # 1.5e-5 ... 9.5e-5
 VARIANTS = ("paper", "reference")
@@ -38,7 +39,7 @@ def window_study(
     The window is uncapped (``window_size(..., cap=None)``) and the focus map is the Laplacian detector's
     at that window; ``fuse_options`` are keyword arguments of :func:`mffssim.fuse` (optimizer, lr, ...).
     """
-    from mffssim.experiments.robustness import load_average
+    from mffssim.workflow.experiments.report_io import load_average
     from mffssim.focus import laplacian_focus_map
     from mffssim.fusion import fuse
     from mffssim.metrics import evaluate
@@ -137,7 +138,7 @@ def window_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, me
             break
     figure.suptitle("Window-size ratio alpha (Figs. 9-11), no cap on W; dotted: the paper's alpha", fontsize=10)
     figure.tight_layout()
-    save_figure(figure, path)
+    save_figure(figure, path, dpi=110)
 
 
 def summary_markdown(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:

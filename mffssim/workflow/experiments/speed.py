@@ -15,7 +15,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from mffssim.experiments.robustness import load_average, markdown_table, save_figure
+from mffssim.io import save_figure
+from mffssim.workflow.experiments.report_io import load_average, markdown_table
 
 SIZES = (128, 256, 512, 1024)
 WINDOWS = (5, 9, 13, 17, 25)
@@ -245,7 +246,7 @@ def speed_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> 
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=8)
     figure.tight_layout()
-    save_figure(figure, path)
+    save_figure(figure, path, dpi=110)
 
 
 def summary_markdown(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mffssim.io import atomic_write
+from mffssim.workflow.formatting import format_mean_std, metric_digits
 
 # canonical column order (full-reference first, then the MFF-SSIM index, then no-reference metrics)
 METRIC_ORDER = ("psnr", "ssim", "fsim", "mffssim", "qmi", "qncie", "qg", "qe", "qy", "qcb", "qcv", "qp")
@@ -34,7 +35,6 @@ METRIC_LABELS = {
     "qp": "QP",
 }
 LOWER_IS_BETTER = frozenset({"qcv"})
-_DIGITS = {"psnr": 2}
 
 
 def read_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
@@ -118,14 +118,6 @@ def best_methods(summary: pd.DataFrame) -> dict[str, list[str]]:
     return best
 
 
-def _cell(mean: float, std: float, digits: int) -> str:
-    if not np.isfinite(mean):
-        return "n/a"
-    if not np.isfinite(std):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
 def to_markdown(summary: pd.DataFrame, *, digits: int = 4) -> str:
     """Render a summary as a markdown table: mean ± std per cell, the best of each column in bold."""
     metrics = table_metrics(summary)
@@ -137,7 +129,7 @@ def to_markdown(summary: pd.DataFrame, *, digits: int = 4) -> str:
     for method, row in summary.iterrows():
         cells = [str(method), str(int(row["n"]))]
         for metric in metrics:
-            text = _cell(float(row[f"{metric}_mean"]), float(row[f"{metric}_std"]), _DIGITS.get(metric, digits))
+            text = format_mean_std(float(row[f"{metric}_mean"]), float(row[f"{metric}_std"]), metric_digits(metric, digits))
             cells.append(f"**{text}**" if method in best[metric] else text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

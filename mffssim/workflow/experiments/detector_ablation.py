@@ -13,7 +13,8 @@ import math
 import os
 from typing import Any, Mapping, Sequence
 
-from mffssim.experiments.robustness import markdown_table, save_figure
+from mffssim.io import save_figure
+from mffssim.workflow.experiments.report_io import markdown_table
 
 ROW_FIELDS = ("width", "blocks", "parameters", "epochs", "samples_per_epoch", "accuracy", "mean_iou",
               "heldout_loss", "final_loss", "train_seconds", "train_cpu_seconds")
@@ -102,7 +103,7 @@ def ablation_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, 
             axis.grid(alpha=0.3)
     figure.suptitle("Detector depth (top) and width (bottom), held-out synthetic pairs (Fig. 8)", fontsize=10)
     figure.tight_layout()
-    save_figure(figure, path)
+    save_figure(figure, path, dpi=110)
 
 
 def summary_markdown(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:
