@@ -169,12 +169,14 @@ def test_schema_documents_every_key_and_matches_config_yaml():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     validate(yaml.safe_load((REPO / "config.yaml").read_text()), str(SCHEMA))
     readme = (REPO / "README.md").read_text()
-    for key, _ in _schema_leaves(schema):  # config.yaml spells out every key, the README documents it
-        assert f"| `{key}` |" in readme, f"README's configuration reference lacks {key}"
+    for key, sub in _schema_leaves(schema):  # config.yaml spells out every key with the schema's default
+        assert f"| `{key}` |" in readme, f"README's configuration reference lacks {key}"  # the README documents it
         node = config
         for part in key.split("."):
             assert part in node, f"config.yaml lacks {key}"
             node = node[part]
+        assert node == sub["default"] and type(node) is type(sub["default"]), (
+            f"{key}: config.yaml has {node!r}, the schema's default is {sub['default']!r}")
 
 
 def test_schema_choices_match_the_library():
