@@ -1,12 +1,13 @@
 """Torch CPU threads for one fusion: wall and CPU seconds of a 512x512 colour fusion on 1 thread, 2 threads
 and torch's default, on the machine as it is and with a competing CPU-bound process (the measurement behind
-the default of ``mffssim fuse --threads``).
+the default of ``mffssim fuse --threads``). "no rival": the machine as it is (its load average is in
+the row); "competing": beside ``python3 -c 'while True: pass'``, killed afterwards.
 
 The pair: scikit-image's astronaut at 512 x 512, each source with one half blurred (Gaussian sigma 3),
 the Laplacian focus map, the default solver (adam-cosine, tol 1e-6), on the CPU. Each run is a fresh Python
 process (torch fixes its thread pool at first use); its wall and CPU seconds cover the fusion alone.
 
-    python benchmarks/bench_threads.py                       # quiet and competing, 2 repeats each
+    python benchmarks/bench_threads.py                       # both conditions, 2 repeats each
     python benchmarks/bench_threads.py --repeats 1 --no-compete
 
 Timings on a shared machine are approximate: each row carries the 1-minute load average before its run.
@@ -57,7 +58,7 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, default threads {torch.get_num_threads()}, os.cpu_count() {os.cpu_count()}, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    conditions = [] if args.only_compete else ["quiet"]
+    conditions = [] if args.only_compete else ["no rival"]
     if not args.no_compete:
         conditions.append("competing")
     print("\n| setting | condition | threads | wall s | CPU s | iterations | load (1 min) |\n|---|---|---|---|---|---|---|")

@@ -23,9 +23,10 @@ import numpy as np
 from .io import IMAGE_EXTENSIONS, atomic_write_all, read_focus_map, read_image_set, write_focus_map, write_image
 
 PROG = "mffssim"
-# Torch CPU threads of one fusion (--threads). One: on an idle machine a second thread saved little, and beside
-# a competing CPU-bound process (or on a shared machine) torch's spinning threads made a 512x512 fusion many
-# times slower; measured with benchmarks/bench_threads.py, figures in the README.
+# Torch CPU threads of one fusion (--threads). One: measured with benchmarks/bench_threads.py on a busy 2-core
+# machine, a 512x512 colour fusion took 4-10 s on one thread and 26-91 s on two (torch's default there), with or
+# without a competing CPU-bound process; one thread spends only about 2 CPU-seconds on it, so a second thread can
+# save at most about a second on an idle machine. The workflow sets its own count (fusion.threads).
 DEFAULT_THREADS = 1
 EXIT_ERROR = 2  # bad input: a file, an option
 EXIT_FAILURE = 1  # the machine: cannot write, out of memory
@@ -131,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "last: the last iterate (the authors' code)")
     fuse.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     fuse.add_argument("--threads", type=_threads, default=DEFAULT_THREADS, metavar="N",
-                      help=f"torch CPU threads (default: {DEFAULT_THREADS}; measured: a second thread saved little "
-                           "on an idle machine and made a fusion several times slower beside another busy process)")
+                      help=f"torch CPU threads (default: {DEFAULT_THREADS}: on a busy 2-core machine two threads made a "
+                           "512x512 fusion 6-15x slower, and one thread needs only about 2 CPU-seconds for it)")
     fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
