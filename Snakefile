@@ -2,11 +2,17 @@
 # Default run: `snakemake --cores all` (embedded data, offline). Full reproduction:
 # `snakemake --cores all --configfile config/full.yaml`. Report: `snakemake --report report.html`.
 # The rules live in rules/*.smk, one file per stage; this file holds no rule bodies.
+import os
 from pathlib import Path
 
 from snakemake.utils import min_version
 
 min_version("8.0")
+
+# envs/*.yaml install this checkout into their conda environments (`-e ${MFFSSIM_ROOT}`, expanded by pip when
+# conda creates them; a path relative to the env file would not do, see envs/mffssim.yaml). Set here, never read
+# from the user, so it is no `envvars:` entry.
+os.environ.update(MFFSSIM_ROOT=str(Path(workflow.basedir).resolve()))
 
 
 # the defaults beside this Snakefile, whatever the working directory (--directory); --configfile overrides

@@ -21,6 +21,11 @@ from typing import Sequence
 from .io import IMAGE_EXTENSIONS, atomic_write_all, read_focus_map, read_image_set, write_focus_map, write_image
 
 PROG = "mffssim"
+# Torch CPU threads of one fusion (--threads). One: measured with benchmarks/bench_threads.py on a busy 2-core
+# machine, a 512x512 colour fusion took 4-10 s on one thread and 26-91 s on two (torch's default there), with or
+# without a competing CPU-bound process; one thread spends only about 2 CPU-seconds on it, so a second thread can
+# save at most about a second on an idle machine. The workflow sets its own count (fusion.threads).
+DEFAULT_THREADS = 1
 EXIT_ERROR = 2  # bad input: a file, an option
 EXIT_FAILURE = 1  # the machine: cannot write, out of memory
 
@@ -46,6 +51,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (torch CPU threads), got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (torch CPU threads), got {value}")
     return value
 
 
@@ -80,9 +95,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mffssim`` command (one sub-command: ``fuse``)."""
+    from . import __version__
     from .fusion import DETECTORS, INITS, KEEPS, OPTIMIZERS, VARIANTS
 
     parser = _Parser(prog=PROG, description="Multi-focus image fusion by MFF-SSIM optimisation.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     fuse = commands.add_parser(
         "fuse",
@@ -112,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="best: the iterate with the highest Q (default, never below the start); "
                            "last: the last iterate (the authors' code)")
     fuse.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    fuse.add_argument("--threads", type=_threads, default=DEFAULT_THREADS, metavar="N",
+                      help=f"torch CPU threads (default: {DEFAULT_THREADS}: on a busy 2-core machine two threads made a "
+                           "512x512 fusion 6-15x slower, and one thread needs only about 2 CPU-seconds for it)")
     fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -209,12 +229,15 @@ def _fuse_sequential(args, sources, device: str, fuse, options: dict):
 
 def run_fuse(args: argparse.Namespace) -> None:
     """Check every input, fuse, then write the outputs (the image last but one, the map last)."""
+    import torch
+
     from ._device import resolve_device
     from .fusion import fuse
     from .ssim import window_size
 
     output = Path(args.output)
     _check_outputs(args)
+    torch.set_num_threads(args.threads)  # for this process: main() is the command
     if len(args.sources) < 2:
         raise CommandError(f"{args.sources[0]}: multi-focus fusion needs at least two sources, got one")
     try:
@@ -241,7 +264,8 @@ def run_fuse(args: argparse.Namespace) -> None:
     if not args.quiet:
         print(
             f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
-            f"{result.seconds:.1f} s (window {result.window}, {result.variant}, {result.optimizer}, {result.device})",
+            f"{result.seconds:.1f} s (window {result.window}, {result.variant}, {result.optimizer}, {result.device}, "
+            f"{torch.get_num_threads()} threads)",
             file=sys.stderr,
         )
 

@@ -123,3 +123,37 @@ def test_help_and_usage_errors_return_a_status(capsys):
     assert main([]) == 2  # no command
     assert main(["fuse", "a.png", "b.png"]) == 2  # no -o
     assert "-o" in capsys.readouterr().err
+
+
+def test_threads_sets_torchs_thread_count_and_is_logged(tmp_path, capsys):
+    import torch
+
+    sources = _write_pair(tmp_path)
+    torch.set_num_threads(2)  # the fixture restores the count afterwards
+    out = tmp_path / "fused.png"
+    assert main(["fuse", *sources, "-o", str(out), "--iterations", "3", "--window", "5", "--threads", "1"]) == 0
+    assert torch.get_num_threads() == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"{out}: Q ") and last.endswith(", 1 threads)"), last
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5"])
+def test_bad_threads_is_a_usage_error(tmp_path, value, capsys):
+    sources = _write_pair(tmp_path)
+    out = tmp_path / "fused.png"
+    assert main(["fuse", *sources, "-o", str(out), "--threads", value, *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--threads" in err[0] and "positive integer" in err[0] and value in err[0], err
+    assert not out.exists()
+
+
+def test_version_prints_the_package_version(capsys):
+    import re
+    from pathlib import Path
+
+    import mffssim
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"mffssim {mffssim.__version__}"
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1) == mffssim.__version__

@@ -140,6 +140,7 @@ def test_schema_documents_every_key_and_matches_config_yaml():
         # one default everywhere: the schema's, config.yaml's value and the README's column
         assert node == sub["default"], f"{key}: config.yaml has {node!r}, the schema's default is {sub['default']!r}"
         assert yaml.safe_load(readme_defaults[key]) == sub["default"], f"{key}: README says {readme_defaults[key]}"
+        assert type(node) is type(sub["default"]), f"{key}: config.yaml's {node!r} and the schema's default differ in type"
 
 
 def test_schema_choices_match_the_library():
