@@ -53,7 +53,8 @@ def test_there_are_env_files():
 @pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: p.name)
 def test_env_pins_equal_pyprojects(path):
     project = _pyproject()
-    wanted = _pins(project["dependencies"])
+    # the rules run the workflow: the library's dependencies and the workflow extra's
+    wanted = _pins(project["dependencies"] + project["optional-dependencies"]["workflow"])
     conda, pip = _env_specs(path)
     assert SELF_INSTALL in pip, f"{path.name} does not install the package from the checkout"
     fuzzy = [s for s in conda if re.search(r"(?<![<>=!~])=(?!=)", s)]
@@ -62,7 +63,7 @@ def test_env_pins_equal_pyprojects(path):
     assert [str(Requirement(s).specifier) for s in python] == [project["requires-python"]], path.name
     listed = [s for s in conda + pip
               if not s.startswith("-") and canonicalize_name(Requirement(s).name) not in {"python", "pip", *NOT_ON_PYPI}]
-    assert _pins(listed) == wanted, f"{path.name} differs from pyproject.toml's dependencies"
+    assert _pins(listed) == wanted, f"{path.name} differs from pyproject.toml's dependencies and workflow extra"
 
 
 def test_the_snakefile_points_the_envs_at_the_checkout():

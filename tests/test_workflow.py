@@ -8,6 +8,7 @@ a corrupted download fails its checksum and leaves nothing behind; a bad config 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
