@@ -1,5 +1,7 @@
 # Fusion per image set. Method ids: <fuser>-<detector> for the map-based fusers (mffssim_paper,
-# mffssim_reference, pixelwise), then average, enfuse and the authors' published official_ms_lap/_resnet.
+# mffssim_reference, pixelwise), then average, enfuse and the authors' published
+# official_ms_lap/_resnet. Every MFF-SSIM fusion also writes fusion.json, the solver's record (iterations,
+# early stop, returned iterate, seconds; mffssim.quality.fusion_record).
 
 
 rule fuse_mffssim:
@@ -10,6 +12,7 @@ rule fuse_mffssim:
         fused="results/{dataset}/{set}/mffssim_{variant}-{detector}/fused.png",
         focus_map="results/{dataset}/{set}/mffssim_{variant}-{detector}/focus_map.png",
         trace="results/{dataset}/{set}/mffssim_{variant}-{detector}/trace.csv",
+        fusion="results/{dataset}/{set}/mffssim_{variant}-{detector}/fusion.json",
     wildcard_constraints:
         detector="lap|given",  # MS-ResNet (sequential for K > 2) is rule fuse_ms_resnet in rules/detector.smk
     params:
