@@ -205,7 +205,7 @@ def summary_markdown(table: pd.DataFrame, *, title: str, methods: Sequence[str] 
         cells += [_number(row[f"{m}_mean"], digits[m]) for m in METRICS]
         cells += [_number(row[f"{m}_median"], digits[m]) for m in METRICS]
         solver = np.isfinite(row["iterations_mean"])
-        cells += [_number(row["iterations_mean"], 1), f"{int(row['stopped_early'])}/{int(row['n'])}" if solver else "",
+        cells += [_number(row["iterations_mean"], 1) if solver else "", f"{int(row['stopped_early'])}/{int(row['n'])}" if solver else "",
                   _number(row["seconds_mean"], 2) if solver else ""]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
