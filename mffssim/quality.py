@@ -128,6 +128,15 @@ def read_pair_table(metrics_paths: Iterable[str | os.PathLike], fusion_paths: It
     return pair_table([load(p) for p in metrics_paths], fusion)
 
 
+def select_methods(table: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``methods`` only, ordered by set, then by ``methods`` (so summaries and figures list the
+    methods in that order)."""
+    order = {m: i for i, m in enumerate(methods)}
+    rows = table[table["method"].isin(order)].copy()
+    rows["_order"] = rows["method"].map(order)
+    return rows.sort_values(["set", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
 def write_pair_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write the pair table as CSV (empty cells where a method has no solver record), atomically."""
     atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g"))

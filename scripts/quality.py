@@ -3,11 +3,10 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.quality import psnr_figure, read_pair_table, write_pair_table, write_summary
+from mffssim.quality import psnr_figure, read_pair_table, select_methods, write_pair_table, write_summary
 
-table = read_pair_table(snakemake.input.metrics, snakemake.input.fusion)
 methods = list(snakemake.params.methods)
-table = table[table["method"].isin(methods)].reset_index(drop=True)
+table = select_methods(read_pair_table(snakemake.input.metrics, snakemake.input.fusion), methods)
 write_pair_table(table, snakemake.output.csv)
 write_summary(table, snakemake.output.md, title=snakemake.params.title, methods=methods)
 psnr_figure(table, snakemake.output.figure, title=snakemake.params.title)

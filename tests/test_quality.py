@@ -19,6 +19,7 @@ from mffssim.quality import (
     pair_table,
     psnr_figure,
     read_pair_table,
+    select_methods,
     summary_markdown,
 )
 
@@ -81,6 +82,12 @@ def test_summary_numbers_by_hand(table):
     assert b["pairs"] == [("c", -1.0), ("b", -0.5)]  # d (equal) is not below
     assert b["mean_delta"] == pytest.approx(1.75 / 6)
     assert [s for s, _ in b["worst"]] == ["c", "b", "d", "f", "a"]
+
+
+def test_select_methods_orders_rows(table):
+    chosen = select_methods(table, ["pixelwise-lap", "mffssim_paper-lap"])
+    assert list(chosen["method"][:4]) == ["pixelwise-lap", "mffssim_paper-lap"] * 2 and len(chosen) == 12
+    assert list(chosen["set"][:2]) == ["a", "a"]
 
 
 def test_baseline_of():
