@@ -1,6 +1,7 @@
 # mffssim: multi-focus image fusion by MFF-SSIM optimisation (Xu et al., IEEE TCI 2020).
 # Default run: `snakemake --cores all` (embedded data, offline). Full reproduction:
 # `snakemake --cores all --configfile config/full.yaml`. Report: `snakemake --report report.html`.
+# Targets `experiments` (config/experiments.yaml) and `quality` (config/quality.yaml) go before --configfile.
 # The rules live in rules/*.smk, one file per stage; this file holds no rule bodies.
 import os
 from pathlib import Path
@@ -31,6 +32,7 @@ include: "rules/metrics.smk"
 include: "rules/report.smk"
 include: "rules/ablations.smk"
 include: "rules/experiments.smk"
+include: "rules/quality.smk"
 
 
 check_detectors()

@@ -29,7 +29,9 @@ DOWNLOADABLE = (
 # data sets whose sets the authors published MS-Lap / MS-ResNet results for (mffssim_official_results)
 OFFICIAL_DATASETS = ("mffw", "lytro", "grayscale")
 OFFICIAL_KINDS = ("ms_lap", "ms_resnet")
-MAP_FUSERS = ("mffssim_paper", "mffssim_reference", "pixelwise")
+MAP_FUSERS = ("mffssim_paper", "mffssim_reference", "mffssim_paper_long", "pixelwise")
+# map-based fusers without an MS-ResNet rule: they take the lap and given maps only
+NO_RESNET = ("mffssim_paper_long",)
 DETECTORS = ("lap", "given", "resnet")
 
 
@@ -38,7 +40,7 @@ class ConfigError(ValueError):
 
 
 # method ids as the results name them: the `method` wildcard and the check of figures.methods
-METHOD_ID = r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|average|enfuse|official_ms_lap|official_ms_resnet)"
+METHOD_ID = r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|mffssim_paper_long-(?:lap|given)|average|enfuse|official_ms_lap|official_ms_resnet)"
 
 
 def _alternation(names):
@@ -188,7 +190,7 @@ def methods_for(dataset, set_id):
     methods = []
     for fuser in config["fusion"]["methods"]:
         if fuser in MAP_FUSERS:
-            methods += [f"{fuser}-{d}" for d in detectors]
+            methods += [f"{fuser}-{d}" for d in detectors if not (d == "resnet" and fuser in NO_RESNET)]
         elif fuser == "average":
             methods.append("average")
         elif fuser == "enfuse" and ENFUSE is not None:

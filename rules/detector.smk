@@ -76,6 +76,7 @@ rule fuse_ms_resnet:
         fused="results/{dataset}/{set}/mffssim_{variant}-resnet/fused.png",
         focus_map="results/{dataset}/{set}/mffssim_{variant}-resnet/focus_map.png",
         trace="results/{dataset}/{set}/mffssim_{variant}-resnet/trace.csv",
+        fusion="results/{dataset}/{set}/mffssim_{variant}-resnet/fusion.json",
         steps=directory("results/{dataset}/{set}/mffssim_{variant}-resnet/steps"),
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),

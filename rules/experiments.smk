@@ -43,6 +43,7 @@ rule experiment_agreement_fuse:
         fused=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/fused.png",
         focus_map=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/focus_map.png",
         trace=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/trace.csv",
+        fusion=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/fusion.json",
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         variant=config["experiments"]["agreement"]["variant"],

@@ -1,5 +1,7 @@
 # Fusion per image set. Method ids: <fuser>-<detector> for the map-based fusers (mffssim_paper,
-# mffssim_reference, pixelwise), then average, enfuse and the authors' published official_ms_lap/_resnet.
+# mffssim_reference, mffssim_paper_long, pixelwise), then average, enfuse and the authors' published
+# official_ms_lap/_resnet. Every MFF-SSIM fusion also writes fusion.json, the solver's record (iterations,
+# early stop, returned iterate, seconds; mffssim.workflow.quality.fusion_record).
 
 
 rule fuse_mffssim:
@@ -10,6 +12,7 @@ rule fuse_mffssim:
         fused="results/{dataset}/{set}/mffssim_{variant}-{detector}/fused.png",
         focus_map="results/{dataset}/{set}/mffssim_{variant}-{detector}/focus_map.png",
         trace="results/{dataset}/{set}/mffssim_{variant}-{detector}/trace.csv",
+        fusion="results/{dataset}/{set}/mffssim_{variant}-{detector}/fusion.json",
     wildcard_constraints:
         detector="lap|given",  # MS-ResNet (sequential for K > 2) is rule fuse_ms_resnet in rules/detector.smk
     params:
@@ -33,6 +36,46 @@ rule fuse_mffssim:
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../envs/mffssim.yaml"
+    script:
+        "../scripts/fuse_mffssim.py"
+
+
+# mffssim_paper_long: the paper variant with the solver settings of config `fusion`, but the iterations and
+# tol of config `quality.long` (300 iterations, no early stop by default): does a longer run pay off?
+rule fuse_mffssim_long:
+    input:
+        unpack(set_inputs),
+        focus_map=rules.focus_map.output.focus_map,
+    output:
+        fused="results/{dataset}/{set}/mffssim_paper_long-{detector}/fused.png",
+        focus_map="results/{dataset}/{set}/mffssim_paper_long-{detector}/focus_map.png",
+        trace="results/{dataset}/{set}/mffssim_paper_long-{detector}/trace.csv",
+        fusion="results/{dataset}/{set}/mffssim_paper_long-{detector}/fusion.json",
+    wildcard_constraints:
+        detector="lap|given",
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        variant="paper",
+        window_ratio=config["focus"]["window_ratio"],
+        window_cap=config["focus"]["window_cap"],
+        optimizer=config["fusion"]["optimizer"],
+        lr=config["fusion"]["lr"],
+        iterations=config["quality"]["long"]["iterations"],
+        tol=config["quality"]["long"]["tol"],
+        init=config["fusion"]["init"],
+        keep=config["fusion"]["keep"],
+        device=config["fusion"]["device"],
+        dtype=config["fusion"]["dtype"],
+    log:
+        "logs/fusion/{dataset}/{set}/mffssim_paper_long-{detector}.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/mffssim_paper_long-{detector}.tsv"
+    threads: config["fusion"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
     conda:
         "../envs/mffssim.yaml"
     script:

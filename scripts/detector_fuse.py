@@ -1,6 +1,6 @@
 """Rule fuse_ms_resnet: MS-ResNet, MFF-SSIM optimisation from the ResNet map, one pair at a time for K > 2
 (mffssim.detector.fuse_sequential). Writes the fused image, the composed K-way map, the last step's Q
-trace, and under steps/ each step's map and trace."""
+trace, the solver's record (fusion.json, summed over the steps), and under steps/ each step's map and trace."""
 from _wf import image_set, start, write_trace
 
 logger = start(snakemake)
@@ -11,6 +11,7 @@ import torch
 
 from mffssim import fuse, read_image_set, window_size, write_focus_map, write_image
 from mffssim.detector.inference import compose_step_maps, fuse_sequential
+from mffssim.workflow.quality import fusion_record, write_fusion_record
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params
@@ -21,7 +22,7 @@ window = window_size(height, width, ratio=params.window_ratio, cap=params.window
 logger.info("MS-ResNet of %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, %d iterations",
             params.set_dir, n_sources, width, height, params.variant, window, params.optimizer, params.lr,
             params.iterations)
-traces = []
+traces, results = [], []
 
 
 def fuse_step(pair, focus_map):
@@ -30,6 +31,7 @@ def fuse_step(pair, focus_map):
                   lr=params.lr, iterations=params.iterations, tol=params.tol, init=params.init, keep=params.keep,
                   device=params.device, dtype=params.dtype, progress=True)
     traces.append([float(q) for q in result.trace])
+    results.append(result)
     logger.info("step %d: %d iterations in %.2f s, Q %.6f -> %.6f", len(traces), result.iterations,
                 result.seconds, traces[-1][0], result.q)
     return result
@@ -47,3 +49,4 @@ for number, (step_map, trace) in enumerate(zip(steps, traces), start=1):
 write_image(snakemake.output.fused, image, bit_depth if bit_depth in (8, 16) else 16)
 write_focus_map(snakemake.output.focus_map, compose_step_maps(steps))
 write_trace(snakemake.output.trace, traces[-1])
+write_fusion_record(snakemake.output.fusion, fusion_record(results))

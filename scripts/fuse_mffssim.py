@@ -1,4 +1,5 @@
-"""Rule fuse_mffssim: maximise the MFF-SSIM index (Algorithm 1) from a focus map; write image, map and Q trace."""
+"""Rules fuse_mffssim, fuse_mffssim_long, experiment_agreement_fuse: maximise the MFF-SSIM index (Algorithm 1)
+from a focus map; write image, map, Q trace and the solver's record (fusion.json: iterations, early stop, seconds)."""
 from _wf import image_set, start, write_trace
 
 logger = start(snakemake)
@@ -6,6 +7,7 @@ logger = start(snakemake)
 import torch
 
 from mffssim import fuse, read_focus_map, read_image_set, window_size, write_focus_map, write_image
+from mffssim.workflow.quality import fusion_record, write_fusion_record
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params
@@ -41,3 +43,4 @@ logger.info("%d iterations in %.2f s%s, Q %.6f -> %.6f (returned: iteration %d, 
 write_image(snakemake.output.fused, result.image, bit_depth if bit_depth in (8, 16) else 16)
 write_focus_map(snakemake.output.focus_map, result.focus_map)
 write_trace(snakemake.output.trace, trace)
+write_fusion_record(snakemake.output.fusion, fusion_record([result]))

@@ -110,7 +110,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, request) -> dict:
-    from helpers import failure_text as _fail, snakemake, write_config  # the workflow runner of tests/helpers.py
+    from helpers import failure_text, snakemake, write_config  # the workflow runner of tests/helpers.py
 
     workdir = tmp_path_factory.mktemp("workflow")
     configs = []
@@ -126,5 +126,5 @@ def tiny_run(tmp_path_factory, request) -> dict:
             "fusion": {"methods": ["mffssim_paper", "pixelwise", "average", "official"]},
         }))
     proc = snakemake(workdir, configs=tuple(configs))
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     return {"dir": workdir, "configs": tuple(configs), "mirror": mirror}

@@ -9,7 +9,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from mffssim.io import read_image, read_image_and_depth
-from test_workflow import _fail, snakemake, write_config
+from helpers import failure_text, snakemake, write_config
 
 pytestmark = [
     pytest.mark.slow,
@@ -23,7 +23,7 @@ def test_enfuse_rule_fuses_the_tiny_sets(tmp_path):
     workdir = tmp_path / "run"
     targets = [f"results/embedded/{name}/enfuse/fused.png" for name in SETS]
     proc = snakemake(workdir, *targets, configs=(extra,), timeout=300)
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     first = {}
     for name in SETS:
         data = workdir / "resources" / "data" / "embedded" / name
@@ -36,6 +36,6 @@ def test_enfuse_rule_fuses_the_tiny_sets(tmp_path):
         assert peak_signal_noise_ratio(reference, fused, data_range=1.0) > best, name
         first[name] = (workdir / f"results/embedded/{name}/enfuse/fused.png").read_bytes()
     proc = snakemake(workdir, *targets, "--forcerun", "fuse_enfuse", configs=(extra,), timeout=300)
-    assert proc.returncode == 0, _fail(proc)
+    assert proc.returncode == 0, failure_text(proc)
     for name in SETS:  # float output: no random dithering
         assert (workdir / f"results/embedded/{name}/enfuse/fused.png").read_bytes() == first[name], name
