@@ -50,7 +50,7 @@ def main() -> None:
         rows.append((name, config.width, config.blocks, count_parameters(model), wall, cpu))
     print(f"ResNet detector inference, one {args.size}x{args.size} pair, CPU, {args.threads} threads, "
           f"tile {args.tile}")
-    print(f"| network | F | B | parameters | wall s | CPU s |\n|---|---|---|---|---|---|")
+    print("| network | F | B | parameters | wall s | CPU s |\n|---|---|---|---|---|---|")
     for name, width, blocks, params, wall, cpu in rows:
         print(f"| {name} | {width} | {blocks} | {params:,} | {wall:.2f} | {cpu:.2f} |")
 

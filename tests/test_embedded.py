@@ -58,7 +58,7 @@ def test_layout_sizes_and_variety(embedded):
     sets = find_image_sets(embedded)
     assert list(sets) == sorted(EMBEDDED_SETS)
     ks, channels = [], []
-    for set_id, files in sets.items():
+    for files in sets.values():
         assert files.reference is not None and files.focus_map is not None
         assert [p.name for p in files.sources] == [f"source_{k}.png" for k in range(1, len(files.sources) + 1)]
         sources, depth = read_image_set(files.sources)

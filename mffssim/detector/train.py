@@ -168,7 +168,7 @@ def train_detector(
                      "torch_rng": torch.get_rng_state(),
                      "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                      "history": history}
-            atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))
+            atomic_write(checkpoint, lambda tmp, state=state: torch.save(state, tmp))  # called here, at once
         if log is not None:
             write_history(history, log)
     save_weights(model, out_weights, epochs=epochs, seed=seed, history=history)

@@ -9,7 +9,6 @@ import os
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from mffssim.io import save_figure
 

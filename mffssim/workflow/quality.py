@@ -234,7 +234,7 @@ def summary_markdown(table: pd.DataFrame, *, title: str, methods: Sequence[str] 
                 shown = ", ".join(f"{s} ({d:+.3f})" for s, d in b["pairs"][:listed])
                 more = f", … and {len(b['pairs']) - listed} more (see the CSV)" if len(b["pairs"]) > listed else ""
                 lines.append(f"- {method} below {b['baseline']}: {shown}{more}")
-        lines += ["", f"## Five worst pairs (PSNR Δ against pixel-wise)", ""]
+        lines += ["", "## Five worst pairs (PSNR Δ against pixel-wise)", ""]
         wide = {m: table.pivot(index="set", columns="method", values=m) for m in ("psnr", "ssim")}
         solver = table.set_index(["set", "method"])
         lines += ["| method | set | PSNR (dB) | pixel-wise PSNR (dB) | Δ PSNR (dB) | Δ SSIM | iterations | stopped early |",
