@@ -5,15 +5,8 @@ EXPERIMENTS = "results/experiments"
 
 
 def n_sources(dataset, set_id):
-    """K of an image set, known when the workflow is parsed (manifest files; embedded ids end in _k<K>)."""
-    if dataset == "folder":
-        return len(_folder_sets()[set_id].sources)
-    if dataset == "embedded":
-        suffix = set_id.rsplit("_k", 1)
-        return int(suffix[1]) if len(suffix) == 2 and suffix[1].isdigit() else 2
-    return sum(
-        1 for dest in _manifest_dests(dataset) if Path(dest).parent.name == set_id and Path(dest).stem.startswith("source_")
-    )
+    """K of an image set, known when the workflow is parsed (registry.image_sets)."""
+    return image_sets(dataset)[set_id].n_sources
 
 
 def table1_datasets():

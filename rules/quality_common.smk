@@ -6,12 +6,8 @@ QUALITY_METRICS = ("psnr", "ssim", "fsim")
 
 
 def _has_reference(dataset, set_id):
-    """Whether an image set has an all-in-focus reference (known at parse time)."""
-    if dataset == "embedded":
-        return True  # the synthetic sets are made from their reference
-    if dataset == "folder":
-        return _folder_sets()[set_id].reference is not None
-    return any(Path(d).parent.name == set_id and Path(d).stem == "reference" for d in _manifest_dests(dataset))
+    """Whether an image set has an all-in-focus reference (known at parse time, registry.image_sets)."""
+    return image_sets(dataset)[set_id].reference
 
 
 def quality_sets(dataset):
