@@ -28,7 +28,7 @@ def _study_data(wildcards):
 
 def _fuse_options(variant=None):
     """Keyword arguments of mffssim.fuse from config `fusion` (the solver of the main run)."""
-    options = {k: config["fusion"][k] for k in ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype")}
+    options = {k: config["fusion"][k] for k in SOLVER_KEYS}
     if variant is not None:
         options["variant"] = variant
     return options

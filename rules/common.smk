@@ -194,6 +194,22 @@ def needs_official(dataset):
     return "official" in config["fusion"]["methods"] and bool(_official_sets(dataset))
 
 
+# --------------------------------------------------------------------- the MFF-SSIM solver's params
+# keyword arguments of mffssim.fuse that come from config `fusion`
+SOLVER_KEYS = ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype")
+
+
+def solver_params(**overrides):
+    """The params of a rule that runs the MFF-SSIM solver (scripts/fuse_mffssim.py, detector_fuse.py): the
+    window of config `focus` and the solver of config `fusion`, with `overrides` replacing or adding values.
+    Used as `params: **solver_params(...)` beside the rule's other params, so each value is its own param and
+    changing one reruns exactly the rules that use it."""
+    params = {"window_ratio": config["focus"]["window_ratio"], "window_cap": config["focus"]["window_cap"]}
+    params.update({key: config["fusion"][key] for key in SOLVER_KEYS})
+    params.update(overrides)
+    return params
+
+
 # ----------------------------------------------------------------------- the ResNet detector (rules/detector.smk)
 DETECTOR_DIR = "results/detector"
 

@@ -81,16 +81,7 @@ rule fuse_ms_resnet:
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         variant=lambda wc: wc.variant,
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["fusion"]["optimizer"],
-        lr=config["fusion"]["lr"],
-        iterations=config["fusion"]["iterations"],
-        tol=config["fusion"]["tol"],
-        init=config["fusion"]["init"],
-        keep=config["fusion"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["fusion"]["dtype"],
+        **solver_params(),
         detector_device=config["detector"]["device"],
         tile=config["detector"]["tile"],
     log:

@@ -46,17 +46,10 @@ rule experiment_agreement_fuse:
         fusion=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/fusion.json",
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        variant=config["experiments"]["agreement"]["variant"],
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["experiments"]["agreement"]["optimizer"],
-        lr=config["experiments"]["agreement"]["lr"],
-        iterations=config["experiments"]["agreement"]["iterations"],
-        tol=config["experiments"]["agreement"]["tol"],
-        init="mean",  # the authors start from the mean of the sources
-        keep=config["experiments"]["agreement"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["experiments"]["agreement"]["dtype"],
+        **solver_params(
+            init="mean",  # the authors start from the mean of the sources
+            **{k: config["experiments"]["agreement"][k] for k in AGREEMENT_SOLVER_KEYS},
+        ),
     log:
         "logs/experiments/agreement/{dataset}/{set}.log",
     benchmark:

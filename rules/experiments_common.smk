@@ -2,6 +2,8 @@
 # which sets each experiment takes, K per set, the run's facts for the summary.
 
 EXPERIMENTS = "results/experiments"
+# the agreement's own solver settings (config experiments.agreement), over those of config `fusion`
+AGREEMENT_SOLVER_KEYS = ("variant", "optimizer", "lr", "iterations", "tol", "keep", "dtype")
 
 
 def n_sources(dataset, set_id):

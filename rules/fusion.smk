@@ -18,16 +18,7 @@ rule fuse_mffssim:
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         variant=lambda wc: wc.variant,
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["fusion"]["optimizer"],
-        lr=config["fusion"]["lr"],
-        iterations=config["fusion"]["iterations"],
-        tol=config["fusion"]["tol"],
-        init=config["fusion"]["init"],
-        keep=config["fusion"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["fusion"]["dtype"],
+        **solver_params(),
     log:
         "logs/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.log",
     benchmark:
@@ -57,17 +48,11 @@ rule fuse_mffssim_long:
         detector="lap|given",
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        variant="paper",
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["fusion"]["optimizer"],
-        lr=config["fusion"]["lr"],
-        iterations=config["quality"]["long"]["iterations"],
-        tol=config["quality"]["long"]["tol"],
-        init=config["fusion"]["init"],
-        keep=config["fusion"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["fusion"]["dtype"],
+        **solver_params(
+            variant="paper",
+            iterations=config["quality"]["long"]["iterations"],
+            tol=config["quality"]["long"]["tol"],
+        ),
     log:
         "logs/fusion/{dataset}/{set}/mffssim_paper_long-{detector}.log",
     benchmark:
