@@ -21,6 +21,7 @@ rule experiment_table1:
         md=f"{EXPERIMENTS}/table1/{{dataset}}.md",
     params:
         methods=lambda wc: table1_methods(wc.dataset),
+        skipped=lambda wc: skipped_methods(wc.dataset, table1_sets(wc.dataset)),
     log:
         "logs/experiments/table1/{dataset}.log",
     benchmark:
@@ -149,6 +150,7 @@ rule experiment_summary:
     params:
         datasets=lambda wc: table1_datasets(),
         facts=lambda wc: run_facts(),
+        skipped_by_dataset=lambda wc: {d: skipped_methods(d, table1_sets(d)) for d in table1_datasets()},
     log:
         "logs/experiments/summary.log",
     benchmark:

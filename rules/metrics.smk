@@ -43,6 +43,7 @@ rule table:
         md="results/tables/{dataset}.md",
     params:
         methods=lambda wc: dataset_methods(wc.dataset),
+        skipped=lambda wc: skipped_methods(wc.dataset),
     log:
         "logs/tables/{dataset}.log",
     benchmark:

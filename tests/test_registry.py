@@ -155,3 +155,23 @@ def test_skipped_methods_of_a_data_set_name_the_sets_where_only_some_skip():
     }
     assert registry.skipped_methods({"mffw3_01": plans["mffw3_01"]})["pixelwise-given"] == "the set has no annotated focus map"
     assert registry.skipped_methods({}) == {}
+
+
+def test_the_reasons_on_the_default_config_for_mffw_without_enfuse():
+    """config.yaml's fusion.methods and focus.detectors (plus official) on MFFW's sets, enfuse not installed."""
+    import yaml
+    from helpers import REPO
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    fusers, detectors = config["fusion"]["methods"] + ["official"], config["focus"]["detectors"]
+    sets = registry.image_sets("mffw")
+    plans = {s: registry.set_methods(fusers, detectors, info, which=lambda program: None) for s, info in sets.items()}
+    no_map = [s for s in sets if s != "mffw2_06"]
+    unpublished = [s for s in sets if s.startswith("mffw3_")]
+    expected = {f"{f}-given": f"the set has no annotated focus map (15 of 16 sets: {', '.join(no_map)})"
+                for f in ("mffssim_paper", "mffssim_reference", "pixelwise")}
+    expected["enfuse"] = "the enfuse program is not on PATH (Debian package enfuse)"
+    expected |= {m: f"no published results for this set (6 of 16 sets: {', '.join(unpublished)})"
+                 for m in ("official_ms_lap", "official_ms_resnet")}
+    assert config["fusion"]["methods"] == ["mffssim_paper", "mffssim_reference", "pixelwise", "average", "enfuse"]
+    assert registry.skipped_methods(plans) == expected
