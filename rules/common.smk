@@ -200,10 +200,10 @@ SOLVER_KEYS = ("optimizer", "lr", "iterations", "tol", "init", "keep", "device",
 
 
 def solver_params(**overrides):
-    """The params of a rule that runs the MFF-SSIM solver (scripts/fuse_mffssim.py, detector_fuse.py): the
+    """The params of the MFF-SSIM solver's rules (scripts/fuse_mffssim.py and detector_fuse.py read them), the
     window of config `focus` and the solver of config `fusion`, with `overrides` replacing or adding values.
-    Used as `params: **solver_params(...)` beside the rule's other params, so each value is its own param and
-    changing one reruns exactly the rules that use it."""
+    Used as `**solver_params(...)` among a rule's other params, so each value is its own param and changing
+    one reruns exactly the rules that use it."""
     params = {"window_ratio": config["focus"]["window_ratio"], "window_cap": config["focus"]["window_cap"]}
     params.update({key: config["fusion"][key] for key in SOLVER_KEYS})
     params.update(overrides)
