@@ -16,7 +16,9 @@ def _study_sets(name):
         available = _all_set_ids(dataset)
         unknown = [s for s in wanted if s not in available]
         if unknown:
-            raise ConfigError(f"config key experiments.{name}.sets.{dataset}: unknown set(s) {unknown}; {dataset} has {available}")
+            raise ConfigError(
+                f"config key experiments.{name}.sets.{dataset}: unknown set(s) {unknown}; {dataset} has {available}"
+            )
         pairs += [(dataset, s) for s in wanted]
     return pairs
 
@@ -47,8 +49,13 @@ def detector_variant_settings(wildcards):
     from mffssim.workflow.experiments.detector_ablation import variant_settings
 
     study = _study("detector_ablation")
-    return variant_settings(detector_settings(), int(wildcards.width), int(wildcards.blocks),
-                            epochs=study["epochs"], samples_per_epoch=study["samples_per_epoch"])
+    return variant_settings(
+        detector_settings(),
+        int(wildcards.width),
+        int(wildcards.blocks),
+        epochs=study["epochs"],
+        samples_per_epoch=study["samples_per_epoch"],
+    )
 
 
 def _study_outputs(name):

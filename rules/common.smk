@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(workflow.basedir)))
 # data sets, their image sets, detectors, fusers and method ids: one registry
 from mffssim import registry  # noqa: E402
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 DATA = config["data_dir"].rstrip("/")
@@ -55,7 +54,9 @@ def _folder_sets():
 def _folder_root():
     path = config["folder"]["path"]
     if not path:
-        raise ConfigError("config key folder.path: required when 'folder' is in datasets (a directory of <set>/source_k.* folders)")
+        raise ConfigError(
+            "config key folder.path: required when 'folder' is in datasets (a directory of <set>/source_k.* folders)"
+        )
     root = Path(path).expanduser()
     if not root.is_dir():
         raise ConfigError(f"config key folder.path: {root} is not a directory")
@@ -106,7 +107,9 @@ def _check_config_values():
     mirror = config["download"]["mirror"]
     if mirror and not str(mirror).startswith(("http://", "https://", "file://")):
         if not Path(str(mirror)).expanduser().is_dir():
-            raise ConfigError(f"config key download.mirror: {mirror} is neither a directory nor an http(s):// or file:// url")
+            raise ConfigError(
+                f"config key download.mirror: {mirror} is neither a directory nor an http(s):// or file:// url"
+            )
 
 
 _check_config_values()
@@ -222,7 +225,9 @@ def detector_settings():
     elif settings["source"] == "voc2012":
         root = config["detector"]["voc2012_root"]
         if not root:
-            raise ConfigError("config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)")
+            raise ConfigError(
+                "config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)"
+            )
         settings["root"] = str(Path(root).expanduser())
     return settings
 
@@ -274,4 +279,6 @@ def check_detectors():
     """Fail early when a detector is asked for that no rule provides (resnet before the detector rules)."""
     wanted = set(config["focus"]["detectors"]) | {config["metrics"]["index_detector"]}
     if "resnet" in wanted and not RESNET_RULES:
-        raise ConfigError("config key focus.detectors: 'resnet' needs the detector rules (rules/detector.smk), which this version lacks")
+        raise ConfigError(
+            "config key focus.detectors: 'resnet' needs the detector rules (rules/detector.smk), which this version lacks"
+        )

@@ -102,7 +102,9 @@ def run_facts():
         "fusion": {k: config["fusion"][k] for k in ("optimizer", "lr", "iterations", "tol")},
         "detector": {k: config["detector"][k] for k in ("source", "width", "blocks", "epochs", "samples_per_epoch")},
         "detectors": list(config["focus"]["detectors"]),
-        "table1_sets": {d: [len(table1_sets(d)), sum(1 for s in _all_set_ids(d) if n_sources(d, s) == 2)] for d in table1_datasets()},
+        "table1_sets": {
+            d: [len(table1_sets(d)), sum(1 for s in _all_set_ids(d) if n_sources(d, s) == 2)] for d in table1_datasets()
+        },
         "agreement": {k: agreement[k] for k in ("variant", "optimizer", "lr", "iterations", "tol", "dtype")},
         "agreement_pairs": {d: [used[d], published[d]] for d in agreement["datasets"]},
         "multi_source_sets": [f"{d}/{s}" for d, s in multi_source_sets()],

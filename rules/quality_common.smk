@@ -43,7 +43,9 @@ def quality_outputs():
     names = config["metrics"]["names"]
     lacking = [m for m in QUALITY_METRICS if names and m not in names]
     if lacking:
-        raise ConfigError(f"config key metrics.names: the quality target needs {list(QUALITY_METRICS)} (or [] for all); {lacking} missing")
+        raise ConfigError(
+            f"config key metrics.names: the quality target needs {list(QUALITY_METRICS)} (or [] for all); {lacking} missing"
+        )
     if "pixelwise" not in config["fusion"]["methods"]:
         raise ConfigError("config key fusion.methods: the quality target compares MFF-SSIM with pixelwise; add it")
     datasets = quality_datasets()
