@@ -39,6 +39,6 @@ check_detectors()
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -3,6 +3,7 @@
 # results/experiments/<study>/<study>.csv, <study>.png and summary.md (mffssim/workflow/experiments/<study>.py);
 # the per-set (per grid point) jobs before them cache their part, so a config change reruns only its part.
 
+
 include: "ablations_common.smk"
 
 
@@ -17,22 +18,22 @@ rule abl_robustness_set:
         _study_data,
     output:
         csv=f"{ABLATIONS}/robustness/sets/{{dataset}}/{{set}}.csv",
+    log:
+        "logs/experiments/robustness/{dataset}/{set}.log",
+    benchmark:
+        "results/benchmarks/experiments/robustness/{dataset}/{set}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: config["fusion"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         probabilities=_study("robustness")["probabilities"],
         trials=_study("robustness")["trials"],
         seed=_study("robustness")["seed"],
         fuse=_fuse_options(_study("robustness")["variant"]),
-    log:
-        "logs/experiments/robustness/{dataset}/{set}.log",
-    benchmark:
-        "results/benchmarks/experiments/robustness/{dataset}/{set}.tsv"
-    threads: config["fusion"]["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/abl_robustness_set.py"
 
@@ -45,18 +46,18 @@ rule abl_robustness:
         summary_csv=f"{ABLATIONS}/robustness/robustness_summary.csv",
         figure=f"{ABLATIONS}/robustness/robustness.png",
         md=f"{ABLATIONS}/robustness/summary.md",
-    params:
-        settings={**_fuse_options(_study("robustness")["variant"]), "trials": _study("robustness")["trials"]},
     log:
         "logs/experiments/robustness.log",
     benchmark:
         "results/benchmarks/experiments/robustness.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        settings={**_fuse_options(_study("robustness")["variant"]), "trials": _study("robustness")["trials"]},
     script:
         "../scripts/abl_robustness.py"
 
@@ -67,6 +68,16 @@ rule abl_window_set:
         lambda wc: [] if wc.dataset == "embedded" else _study_data(wc),
     output:
         csv=f"{ABLATIONS}/window/sets/{{dataset}}/{{set}}.csv",
+    log:
+        "logs/experiments/window/{dataset}/{set}.log",
+    benchmark:
+        "results/benchmarks/experiments/window/{dataset}/{set}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: config["fusion"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
     params:
         set_dir=lambda wc: None if wc.dataset == "embedded" else set_dir(wc.dataset, wc.set),
         embedded={"seed": config["embedded"]["seed"], "size": _study("window")["embedded_size"]},
@@ -74,16 +85,6 @@ rule abl_window_set:
         variants=_study("window")["variants"],
         metrics=_study("window")["metrics"],
         fuse=_fuse_options(),
-    log:
-        "logs/experiments/window/{dataset}/{set}.log",
-    benchmark:
-        "results/benchmarks/experiments/window/{dataset}/{set}.tsv"
-    threads: config["fusion"]["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=120,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/abl_window_set.py"
 
@@ -96,18 +97,22 @@ rule abl_window:
         best=f"{ABLATIONS}/window/window_best.csv",
         figure=f"{ABLATIONS}/window/window.png",
         md=f"{ABLATIONS}/window/summary.md",
-    params:
-        settings={**_fuse_options(), "metrics": _study("window")["metrics"], "embedded_size": _study("window")["embedded_size"]},
     log:
         "logs/experiments/window.log",
     benchmark:
         "results/benchmarks/experiments/window.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        settings={
+            **_fuse_options(),
+            "metrics": _study("window")["metrics"],
+            "embedded_size": _study("window")["embedded_size"],
+        },
     script:
         "../scripts/abl_window.py"
 
@@ -119,22 +124,22 @@ rule abl_detector_variant:
     output:
         weights=f"{ABLATIONS}/detector_ablation/F{{width}}_B{{blocks}}/weights.pt",
         evaluation=f"{ABLATIONS}/detector_ablation/F{{width}}_B{{blocks}}/evaluation.csv",
-    wildcard_constraints:
-        width=r"\d+",
-        blocks=r"\d+",
-    params:
-        settings=detector_variant_settings,
-        device=config["detector"]["device"],
     log:
         "logs/experiments/detector_ablation/F{width}_B{blocks}.log",
     benchmark:
         "results/benchmarks/experiments/detector_ablation/F{width}_B{blocks}.tsv"
+    wildcard_constraints:
+        width=r"\d+",
+        blocks=r"\d+",
+    conda:
+        "../envs/mffssim.yaml"
     threads: _study("detector_ablation")["threads"]
     resources:
         mem_mb=4000,
         runtime=240,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        settings=detector_variant_settings,
+        device=config["detector"]["device"],
     script:
         "../scripts/abl_detector_variant.py"
 
@@ -146,21 +151,21 @@ rule abl_detector:
         csv=f"{ABLATIONS}/detector_ablation/detector_ablation.csv",
         figure=f"{ABLATIONS}/detector_ablation/detector_ablation.png",
         md=f"{ABLATIONS}/detector_ablation/summary.md",
+    log:
+        "logs/experiments/detector_ablation.log",
+    benchmark:
+        "results/benchmarks/experiments/detector_ablation.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         settings={
             **{k: v for k, v in _study("detector_ablation").items() if k != "threads"},
             **{k: config["detector"][k] for k in ("source", "crop", "batch_size", "lr")},
         },
-    log:
-        "logs/experiments/detector_ablation.log",
-    benchmark:
-        "results/benchmarks/experiments/detector_ablation.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/abl_detector.py"
 
@@ -171,18 +176,18 @@ rule abl_speed:
         csv=f"{ABLATIONS}/speed/speed.csv",
         figure=f"{ABLATIONS}/speed/speed.png",
         md=f"{ABLATIONS}/speed/summary.md",
-    params:
-        study={k: v for k, v in _study("speed").items() if k != "threads"},
-        fuse=_fuse_options(),
     log:
         "logs/experiments/speed.log",
     benchmark:
         "results/benchmarks/experiments/speed.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: _study("speed")["threads"]
     resources:
         mem_mb=6000,
         runtime=60,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        study={k: v for k, v in _study("speed").items() if k != "threads"},
+        fuse=_fuse_options(),
     script:
         "../scripts/abl_speed.py"

@@ -16,7 +16,9 @@ def _study_sets(name):
         available = _all_set_ids(dataset)
         unknown = [s for s in wanted if s not in available]
         if unknown:
-            raise ConfigError(f"config key experiments.{name}.sets.{dataset}: unknown set(s) {unknown}; {dataset} has {available}")
+            raise ConfigError(
+                f"config key experiments.{name}.sets.{dataset}: unknown set(s) {unknown}; {dataset} has {available}"
+            )
         pairs += [(dataset, s) for s in wanted]
     return pairs
 
@@ -28,7 +30,7 @@ def _study_data(wildcards):
 
 def _fuse_options(variant=None):
     """Keyword arguments of mffssim.fuse from config `fusion` (the solver of the main run)."""
-    options = {k: config["fusion"][k] for k in ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype")}
+    options = {k: config["fusion"][k] for k in SOLVER_KEYS}
     if variant is not None:
         options["variant"] = variant
     return options
@@ -47,8 +49,13 @@ def detector_variant_settings(wildcards):
     from mffssim.workflow.experiments.detector_ablation import variant_settings
 
     study = _study("detector_ablation")
-    return variant_settings(detector_settings(), int(wildcards.width), int(wildcards.blocks),
-                            epochs=study["epochs"], samples_per_epoch=study["samples_per_epoch"])
+    return variant_settings(
+        detector_settings(),
+        int(wildcards.width),
+        int(wildcards.blocks),
+        epochs=study["epochs"],
+        samples_per_epoch=study["samples_per_epoch"],
+    )
 
 
 def _study_outputs(name):

@@ -11,36 +11,16 @@ from snakemake.utils import validate
 # the package beside this workflow, also when it was not pip-installed
 sys.path.insert(0, str(Path(workflow.basedir)))
 
+# data sets, their image sets, detectors, fusers and method ids: one registry
+from mffssim import registry  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 
 DATA = config["data_dir"].rstrip("/")
-DOWNLOADABLE = (
-    "mffw",
-    "lytro",
-    "grayscale",
-    "mfifb",
-    "nyu_d_100",
-    "mf_voc_subset",
-    "mffssim_examples",
-    "mffssim_official_results",
-    "voc_seg_samples",
-)
-# data sets whose sets the authors published MS-Lap / MS-ResNet results for (mffssim_official_results)
-OFFICIAL_DATASETS = ("mffw", "lytro", "grayscale")
-OFFICIAL_KINDS = ("ms_lap", "ms_resnet")
-MAP_FUSERS = ("mffssim_paper", "mffssim_reference", "mffssim_paper_long", "pixelwise")
-# map-based fusers without an MS-ResNet rule: they take the lap and given maps only
-NO_RESNET = ("mffssim_paper_long",)
-DETECTORS = ("lap", "given", "resnet")
 
 
 class ConfigError(ValueError):
     """A config value that passed the schema but cannot be used (names the key)."""
-
-
-# method ids as the results name them: the `method` wildcard and the check of figures.methods
-METHOD_ID = r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|mffssim_paper_long-(?:lap|given)|average|enfuse|official_ms_lap|official_ms_resnet)"
 
 
 def _alternation(names):
@@ -48,13 +28,13 @@ def _alternation(names):
 
 
 wildcard_constraints:
-    dataset=_alternation(("embedded", "folder") + DOWNLOADABLE),
-    downloadable=_alternation(DOWNLOADABLE),
+    dataset=_alternation(registry.DATASETS),
+    downloadable=_alternation(registry.DOWNLOADABLE),
     set=r"[A-Za-z0-9_.-]+",
-    detector=_alternation(DETECTORS),
+    detector=_alternation(registry.DETECTOR_NAMES),
     variant="paper|reference",
-    kind=_alternation(OFFICIAL_KINDS),
-    method=METHOD_ID,
+    kind=_alternation(registry.OFFICIAL_KINDS),
+    method=registry.METHOD_ID,
 
 
 # ---------------------------------------------------------------------------------------------- data sets
@@ -74,27 +54,29 @@ def _folder_sets():
 def _folder_root():
     path = config["folder"]["path"]
     if not path:
-        raise ConfigError("config key folder.path: required when 'folder' is in datasets (a directory of <set>/source_k.* folders)")
+        raise ConfigError(
+            "config key folder.path: required when 'folder' is in datasets (a directory of <set>/source_k.* folders)"
+        )
     root = Path(path).expanduser()
     if not root.is_dir():
         raise ConfigError(f"config key folder.path: {root} is not a directory")
     return root
 
 
-def _all_set_ids(dataset):
-    """Every image-set id of a data set, known when the workflow is parsed (manifests, static lists)."""
-    if dataset == "embedded":
-        from mffssim.datasets import EMBEDDED_SETS
-
-        return list(EMBEDDED_SETS)
+@functools.cache
+def image_sets(dataset):
+    """registry.ImageSet of every set of a data set (K, reference, focus map), known when the workflow is parsed."""
     if dataset == "folder":
-        found = list(_folder_sets())
+        found = registry.image_sets("folder", _folder_sets())
         if not found:
             raise ConfigError(f"config key folder.path: no <set>/source_1.*, source_2.* folders under {_folder_root()}")
         return found
-    from mffssim.datasets import dataset_set_ids
+    return registry.image_sets(dataset)
 
-    return list(dataset_set_ids(dataset))
+
+def _all_set_ids(dataset):
+    """Every image-set id of a data set, known when the workflow is parsed (manifests, static lists)."""
+    return list(image_sets(dataset))
 
 
 def _selected_set_ids(dataset):
@@ -112,18 +94,22 @@ SETS = {dataset: _selected_set_ids(dataset) for dataset in config["datasets"]}
 
 def _check_config_values():
     """Values the schema lets through but no job could use, refused at parse time naming the key."""
-    import re
-
-    unknown = [m for m in config["figures"]["methods"] if not re.fullmatch(METHOD_ID, str(m))]
-    if unknown:
-        raise ConfigError(
-            f"config key figures.methods: unknown method id(s) {unknown} "
-            "(ids look like mffssim_paper-lap, pixelwise-given, average, enfuse, official_ms_lap)"
-        )
+    for key, methods in (
+        ("figures.methods", config["figures"]["methods"]),
+        ("experiments.multi_source.figure_methods", config["experiments"]["multi_source"]["figure_methods"]),
+    ):
+        unknown = [m for m in methods if not registry.is_method_id(str(m))]
+        if unknown:
+            raise ConfigError(
+                f"config key {key}: unknown method id(s) {unknown} "
+                "(ids look like mffssim_paper-lap, pixelwise-given, average, enfuse, official_ms_lap)"
+            )
     mirror = config["download"]["mirror"]
     if mirror and not str(mirror).startswith(("http://", "https://", "file://")):
         if not Path(str(mirror)).expanduser().is_dir():
-            raise ConfigError(f"config key download.mirror: {mirror} is neither a directory nor an http(s):// or file:// url")
+            raise ConfigError(
+                f"config key download.mirror: {mirror} is neither a directory nor an http(s):// or file:// url"
+            )
 
 
 _check_config_values()
@@ -151,29 +137,12 @@ def set_inputs(wildcards):
 
 
 def _has_given_map(dataset, set_id):
-    if dataset == "embedded":
-        return True  # synthetic sets carry their exact map
-    if dataset == "folder":
-        return _folder_sets()[set_id].focus_map is not None
-    return any(
-        Path(dest).parent.name == set_id and Path(dest).stem == "focus_map"
-        for dest in _manifest_dests(dataset)
-    )
+    return image_sets(dataset)[set_id].focus_map
 
 
-@functools.cache
-def _manifest_dests(name):
-    from mffssim.datasets import load_manifest
-
-    return tuple(entry.dest for entry in load_manifest(name))
-
-
-@functools.cache
 def _official_sets(dataset):
     """Sets of `dataset` the authors published results for."""
-    if dataset not in OFFICIAL_DATASETS:
-        return set()
-    return {Path(d).parent.name for d in _manifest_dests("mffssim_official_results") if d.startswith(f"{dataset}/")}
+    return registry.official_sets(dataset)
 
 
 # -------------------------------------------------------------------------------------------- methods
@@ -182,22 +151,29 @@ if "enfuse" in config["fusion"]["methods"] and ENFUSE is None:
     logger.info("fusion.methods: 'enfuse' skipped, the enfuse program is not on PATH (Debian package enfuse)")
 
 
+def _which(program):
+    """shutil.which, looked up once per parse for enfuse."""
+    return ENFUSE if program == "enfuse" else shutil.which(program)
+
+
+@functools.cache
+def method_plan(dataset, set_id):
+    """{method: None, or why it is skipped} of every method the config asks for on one image set (registry.set_methods)."""
+    plan = registry.set_methods(
+        config["fusion"]["methods"], config["focus"]["detectors"], image_sets(dataset)[set_id], which=_which
+    )
+    return plan
+
+
 def methods_for(dataset, set_id):
     """Method ids of one image set, in config order: <fuser>-<detector> for map-based fusers, then the rest."""
-    detectors = [
-        d for d in config["focus"]["detectors"] if d != "given" or _has_given_map(dataset, set_id)
-    ]
-    methods = []
-    for fuser in config["fusion"]["methods"]:
-        if fuser in MAP_FUSERS:
-            methods += [f"{fuser}-{d}" for d in detectors if not (d == "resnet" and fuser in NO_RESNET)]
-        elif fuser == "average":
-            methods.append("average")
-        elif fuser == "enfuse" and ENFUSE is not None:
-            methods.append("enfuse")
-        elif fuser == "official" and set_id in _official_sets(dataset):
-            methods += [f"official_{kind}" for kind in OFFICIAL_KINDS]
-    return methods
+    return [method for method, reason in method_plan(dataset, set_id).items() if reason is None]
+
+
+def skipped_methods(dataset, set_ids=None):
+    """{method: reason} of every configured method that a data set's sets (default: the selected ones) skip."""
+    set_ids = SETS[dataset] if set_ids is None else set_ids
+    return registry.skipped_methods({s: method_plan(dataset, s) for s in set_ids})
 
 
 def dataset_methods(dataset):
@@ -221,6 +197,22 @@ def needs_official(dataset):
     return "official" in config["fusion"]["methods"] and bool(_official_sets(dataset))
 
 
+# --------------------------------------------------------------------- the MFF-SSIM solver's params
+# keyword arguments of mffssim.fuse that come from config `fusion`
+SOLVER_KEYS = ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype")
+
+
+def solver_params(**overrides):
+    """The params of the MFF-SSIM solver's rules (scripts/fuse_mffssim.py and detector_fuse.py read them), the
+    window of config `focus` and the solver of config `fusion`, with `overrides` replacing or adding values.
+    Used as `**solver_params(...)` among a rule's other params, so each value is its own param and changing
+    one reruns exactly the rules that use it."""
+    params = {"window_ratio": config["focus"]["window_ratio"], "window_cap": config["focus"]["window_cap"]}
+    params.update({key: config["fusion"][key] for key in SOLVER_KEYS})
+    params.update(overrides)
+    return params
+
+
 # ----------------------------------------------------------------------- the ResNet detector (rules/detector.smk)
 DETECTOR_DIR = "results/detector"
 
@@ -233,7 +225,9 @@ def detector_settings():
     elif settings["source"] == "voc2012":
         root = config["detector"]["voc2012_root"]
         if not root:
-            raise ConfigError("config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)")
+            raise ConfigError(
+                "config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)"
+            )
         settings["root"] = str(Path(root).expanduser())
     return settings
 
@@ -285,4 +279,6 @@ def check_detectors():
     """Fail early when a detector is asked for that no rule provides (resnet before the detector rules)."""
     wanted = set(config["focus"]["detectors"]) | {config["metrics"]["index_detector"]}
     if "resnet" in wanted and not RESNET_RULES:
-        raise ConfigError("config key focus.detectors: 'resnet' needs the detector rules (rules/detector.smk), which this version lacks")
+        raise ConfigError(
+            "config key focus.detectors: 'resnet' needs the detector rules (rules/detector.smk), which this version lacks"
+        )

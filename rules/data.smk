@@ -7,20 +7,20 @@
 rule embedded_dataset:
     output:
         index=f"{DATA}/embedded.sets.tsv",
-    params:
-        dest=lambda wildcards, output: output.index[: -len(".sets.tsv")],
-        seed=config["embedded"]["seed"],
-        size=config["embedded"]["size"],
     log:
         "logs/data/embedded.log",
     benchmark:
         "results/benchmarks/data/embedded.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        dest=lambda wildcards, output: output.index[: -len(".sets.tsv")],
+        seed=config["embedded"]["seed"],
+        size=config["embedded"]["size"],
     script:
         "../scripts/make_embedded.py"
 
@@ -28,19 +28,19 @@ rule embedded_dataset:
 rule download_dataset:
     output:
         index=f"{DATA}/{{downloadable}}.sets.tsv",
-    params:
-        dest=lambda wildcards, output: output.index[: -len(".sets.tsv")],
-        mirror=config["download"]["mirror"],
-        retries=config["download"]["retries"],
     log:
         "logs/data/download_{downloadable}.log",
     benchmark:
         "results/benchmarks/data/download_{downloadable}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=120,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        dest=lambda wildcards, output: output.index[: -len(".sets.tsv")],
+        mirror=config["download"]["mirror"],
+        retries=config["download"]["retries"],
     script:
         "../scripts/download.py"

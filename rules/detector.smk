@@ -27,19 +27,19 @@ rule train_detector:
             labels={"table": "held-out evaluation"},
         ),
         evaluation_md=f"{DETECTOR_DIR}/evaluation.md",
-    params:
-        settings=detector_settings(),
-        device=config["detector"]["device"],
     log:
         "logs/detector/train.log",
     benchmark:
         "results/benchmarks/detector/train.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: config["detector"]["threads"]
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        settings=detector_settings(),
+        device=config["detector"]["device"],
     script:
         "../scripts/detector_train.py"
 
@@ -50,20 +50,20 @@ rule detect_resnet:
         weights=rules.train_detector.output.weights,
     output:
         focus_map="results/{dataset}/{set}/maps/resnet.png",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        device=config["detector"]["device"],
-        tile=config["detector"]["tile"],
     log:
         "logs/focus/{dataset}/{set}/resnet.log",
     benchmark:
         "results/benchmarks/focus/{dataset}/{set}/resnet.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        device=config["detector"]["device"],
+        tile=config["detector"]["tile"],
     script:
         "../scripts/detector_map.py"
 
@@ -78,30 +78,21 @@ rule fuse_ms_resnet:
         trace="results/{dataset}/{set}/mffssim_{variant}-resnet/trace.csv",
         fusion="results/{dataset}/{set}/mffssim_{variant}-resnet/fusion.json",
         steps=directory("results/{dataset}/{set}/mffssim_{variant}-resnet/steps"),
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        variant=lambda wc: wc.variant,
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["fusion"]["optimizer"],
-        lr=config["fusion"]["lr"],
-        iterations=config["fusion"]["iterations"],
-        tol=config["fusion"]["tol"],
-        init=config["fusion"]["init"],
-        keep=config["fusion"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["fusion"]["dtype"],
-        detector_device=config["detector"]["device"],
-        tile=config["detector"]["tile"],
     log:
         "logs/fusion/{dataset}/{set}/mffssim_{variant}-resnet.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/mffssim_{variant}-resnet.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: config["fusion"]["threads"]
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        **solver_params(),
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        variant=lambda wc: wc.variant,
+        detector_device=config["detector"]["device"],
+        tile=config["detector"]["tile"],
     script:
         "../scripts/detector_fuse.py"

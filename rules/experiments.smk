@@ -5,6 +5,7 @@
 # The ablation studies (rules/ablations.smk) add their outputs through ablation_targets() and their
 # one-page summaries through ablation_summaries().
 
+
 include: "experiments_common.smk"
 
 
@@ -19,18 +20,19 @@ rule experiment_table1:
             labels={"dataset": "{dataset}", "table": "Table I"},
         ),
         md=f"{EXPERIMENTS}/table1/{{dataset}}.md",
-    params:
-        methods=lambda wc: table1_methods(wc.dataset),
     log:
         "logs/experiments/table1/{dataset}.log",
     benchmark:
         "results/benchmarks/experiments/table1/{dataset}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        methods=lambda wc: table1_methods(wc.dataset),
+        skipped=lambda wc: skipped_methods(wc.dataset, table1_sets(wc.dataset)),
     script:
         "../scripts/exp_table1.py"
 
@@ -44,29 +46,22 @@ rule experiment_agreement_fuse:
         focus_map=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/focus_map.png",
         trace=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/trace.csv",
         fusion=f"{EXPERIMENTS}/agreement/{{dataset}}/{{set}}/fusion.json",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        variant=config["experiments"]["agreement"]["variant"],
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["experiments"]["agreement"]["optimizer"],
-        lr=config["experiments"]["agreement"]["lr"],
-        iterations=config["experiments"]["agreement"]["iterations"],
-        tol=config["experiments"]["agreement"]["tol"],
-        init="mean",  # the authors start from the mean of the sources
-        keep=config["experiments"]["agreement"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["experiments"]["agreement"]["dtype"],
     log:
         "logs/experiments/agreement/{dataset}/{set}.log",
     benchmark:
         "results/benchmarks/experiments/agreement/{dataset}/{set}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: config["fusion"]["threads"]
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        **solver_params(
+            init="mean",  # the authors start from the mean of the sources
+            **{k: config["experiments"]["agreement"][k] for k in AGREEMENT_SOLVER_KEYS},
+        ),
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     script:
         "../scripts/fuse_mffssim.py"
 
@@ -86,20 +81,27 @@ rule experiment_agreement:
         ),
         means=f"{EXPERIMENTS}/agreement/means.csv",
         md=f"{EXPERIMENTS}/agreement/agreement.md",
-    params:
-        pairs=lambda wc: [list(p) for p in agreement_pairs()],
-        settings=lambda wc: {k: config["experiments"]["agreement"][k] for k in ("variant", "optimizer", "lr", "iterations", "tol", "dtype")}
-        | {"image": "the main workflow's mffssim_reference-lap" if agreement_reuses_main() else "fused for the agreement"},
     log:
         "logs/experiments/agreement.log",
     benchmark:
         "results/benchmarks/experiments/agreement.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        pairs=lambda wc: [list(p) for p in agreement_pairs()],
+        settings=lambda wc: {
+            k: config["experiments"]["agreement"][k]
+            for k in ("variant", "optimizer", "lr", "iterations", "tol", "dtype")
+        }
+        | {
+            "image": (
+                "the main workflow's mffssim_reference-lap" if agreement_reuses_main() else "fused for the agreement"
+            )
+        },
     script:
         "../scripts/exp_agreement.py"
 
@@ -121,21 +123,27 @@ rule experiment_multi_source:
             category="Experiments",
             labels={"dataset": "K > 2", "figure": "Fig. 12"},
         ),
-    params:
-        sets=lambda wc: [
-            {"dataset": d, "set": s, "dir": set_dir(d, s), "K": n_sources(d, s), "methods": multi_source_figure_methods(d, s)}
-            for d, s in multi_source_sets()
-        ],
     log:
         "logs/experiments/multi_source.log",
     benchmark:
         "results/benchmarks/experiments/multi_source.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        sets=lambda wc: [
+            {
+                "dataset": d,
+                "set": s,
+                "dir": set_dir(d, s),
+                "K": n_sources(d, s),
+                "methods": multi_source_figure_methods(d, s),
+            }
+            for d, s in multi_source_sets()
+        ],
     script:
         "../scripts/exp_multi_source.py"
 
@@ -153,19 +161,20 @@ rule experiment_summary:
             category="Experiments",
             labels={"dataset": "all", "table": "SUMMARY"},
         ),
-    params:
-        datasets=lambda wc: table1_datasets(),
-        facts=lambda wc: run_facts(),
     log:
         "logs/experiments/summary.log",
     benchmark:
         "results/benchmarks/experiments/summary.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        datasets=lambda wc: table1_datasets(),
+        facts=lambda wc: run_facts(),
+        skipped_by_dataset=lambda wc: {d: skipped_methods(d, table1_sets(d)) for d in table1_datasets()},
     script:
         "../scripts/exp_summary.py"
 

@@ -2,18 +2,13 @@
 # which sets each experiment takes, K per set, the run's facts for the summary.
 
 EXPERIMENTS = "results/experiments"
+# the agreement's own solver settings (config experiments.agreement), over those of config `fusion`
+AGREEMENT_SOLVER_KEYS = ("variant", "optimizer", "lr", "iterations", "tol", "keep", "dtype")
 
 
 def n_sources(dataset, set_id):
-    """K of an image set, known when the workflow is parsed (manifest files; embedded ids end in _k<K>)."""
-    if dataset == "folder":
-        return len(_folder_sets()[set_id].sources)
-    if dataset == "embedded":
-        suffix = set_id.rsplit("_k", 1)
-        return int(suffix[1]) if len(suffix) == 2 and suffix[1].isdigit() else 2
-    return sum(
-        1 for dest in _manifest_dests(dataset) if Path(dest).parent.name == set_id and Path(dest).stem.startswith("source_")
-    )
+    """K of an image set, known when the workflow is parsed (registry.image_sets)."""
+    return image_sets(dataset)[set_id].n_sources
 
 
 def table1_datasets():
@@ -107,7 +102,9 @@ def run_facts():
         "fusion": {k: config["fusion"][k] for k in ("optimizer", "lr", "iterations", "tol")},
         "detector": {k: config["detector"][k] for k in ("source", "width", "blocks", "epochs", "samples_per_epoch")},
         "detectors": list(config["focus"]["detectors"]),
-        "table1_sets": {d: [len(table1_sets(d)), sum(1 for s in _all_set_ids(d) if n_sources(d, s) == 2)] for d in table1_datasets()},
+        "table1_sets": {
+            d: [len(table1_sets(d)), sum(1 for s in _all_set_ids(d) if n_sources(d, s) == 2)] for d in table1_datasets()
+        },
         "agreement": {k: agreement[k] for k in ("variant", "optimizer", "lr", "iterations", "tol", "dtype")},
         "agreement_pairs": {d: [used[d], published[d]] for d in agreement["datasets"]},
         "multi_source_sets": [f"{d}/{s}" for d, s in multi_source_sets()],

@@ -13,31 +13,22 @@ rule fuse_mffssim:
         focus_map="results/{dataset}/{set}/mffssim_{variant}-{detector}/focus_map.png",
         trace="results/{dataset}/{set}/mffssim_{variant}-{detector}/trace.csv",
         fusion="results/{dataset}/{set}/mffssim_{variant}-{detector}/fusion.json",
-    wildcard_constraints:
-        detector="lap|given",  # MS-ResNet (sequential for K > 2) is rule fuse_ms_resnet in rules/detector.smk
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        variant=lambda wc: wc.variant,
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["fusion"]["optimizer"],
-        lr=config["fusion"]["lr"],
-        iterations=config["fusion"]["iterations"],
-        tol=config["fusion"]["tol"],
-        init=config["fusion"]["init"],
-        keep=config["fusion"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["fusion"]["dtype"],
     log:
         "logs/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.tsv"
+    wildcard_constraints:
+        detector="lap|given",  # MS-ResNet (sequential for K > 2) is rule fuse_ms_resnet in rules/detector.smk
+    conda:
+        "../envs/mffssim.yaml"
     threads: config["fusion"]["threads"]
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        **solver_params(),
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        variant=lambda wc: wc.variant,
     script:
         "../scripts/fuse_mffssim.py"
 
@@ -53,31 +44,25 @@ rule fuse_mffssim_long:
         focus_map="results/{dataset}/{set}/mffssim_paper_long-{detector}/focus_map.png",
         trace="results/{dataset}/{set}/mffssim_paper_long-{detector}/trace.csv",
         fusion="results/{dataset}/{set}/mffssim_paper_long-{detector}/fusion.json",
-    wildcard_constraints:
-        detector="lap|given",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        variant="paper",
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
-        optimizer=config["fusion"]["optimizer"],
-        lr=config["fusion"]["lr"],
-        iterations=config["quality"]["long"]["iterations"],
-        tol=config["quality"]["long"]["tol"],
-        init=config["fusion"]["init"],
-        keep=config["fusion"]["keep"],
-        device=config["fusion"]["device"],
-        dtype=config["fusion"]["dtype"],
     log:
         "logs/fusion/{dataset}/{set}/mffssim_paper_long-{detector}.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/mffssim_paper_long-{detector}.tsv"
+    wildcard_constraints:
+        detector="lap|given",
+    conda:
+        "../envs/mffssim.yaml"
     threads: config["fusion"]["threads"]
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        **solver_params(
+            variant="paper",
+            iterations=config["quality"]["long"]["iterations"],
+            tol=config["quality"]["long"]["tol"],
+        ),
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     script:
         "../scripts/fuse_mffssim.py"
 
@@ -89,18 +74,18 @@ rule fuse_pixelwise:
     output:
         fused="results/{dataset}/{set}/pixelwise-{detector}/fused.png",
         focus_map="results/{dataset}/{set}/pixelwise-{detector}/focus_map.png",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     log:
         "logs/fusion/{dataset}/{set}/pixelwise-{detector}.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/pixelwise-{detector}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     script:
         "../scripts/fuse_baseline.py"
 
@@ -110,18 +95,18 @@ rule fuse_average:
         unpack(set_inputs),
     output:
         fused="results/{dataset}/{set}/average/fused.png",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     log:
         "logs/fusion/{dataset}/{set}/average.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/average.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     script:
         "../scripts/fuse_baseline.py"
 
@@ -131,6 +116,16 @@ rule fuse_enfuse:
         unpack(set_inputs),
     output:
         fused="results/{dataset}/{set}/enfuse/fused.png",
+    log:
+        "logs/fusion/{dataset}/{set}/enfuse.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/enfuse.tsv"
+    conda:
+        "../envs/enfuse.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         options=[
@@ -140,16 +135,6 @@ rule fuse_enfuse:
             "--hard-mask",
             "--depth=r32",  # float output: deterministic (8/16-bit output is dithered at random)
         ],
-    log:
-        "logs/fusion/{dataset}/{set}/enfuse.log",
-    benchmark:
-        "results/benchmarks/fusion/{dataset}/{set}/enfuse.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/enfuse.yaml"
     script:
         "../scripts/fuse_enfuse.py"
 
@@ -161,18 +146,18 @@ rule official_result:
     output:
         fused="results/{dataset}/{set}/official_{kind}/fused.png",
         focus_map="results/{dataset}/{set}/official_{kind}/focus_map.png",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        official_dir=lambda wc: f"{DATA}/mffssim_official_results/{wc.dataset}/{wc.set}",
     log:
         "logs/fusion/{dataset}/{set}/official_{kind}.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/official_{kind}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        official_dir=lambda wc: f"{DATA}/mffssim_official_results/{wc.dataset}/{wc.set}",
     script:
         "../scripts/official_result.py"

@@ -9,6 +9,16 @@ rule metrics:
         index_map=lambda wc: f"results/{wc.dataset}/{wc.set}/maps/{index_detector(wc.dataset, wc.set)}.png",
     output:
         metrics="results/{dataset}/{set}/metrics.json",
+    log:
+        "logs/metrics/{dataset}/{set}.log",
+    benchmark:
+        "results/benchmarks/metrics/{dataset}/{set}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         methods=lambda wc: methods_for(wc.dataset, wc.set),
@@ -16,16 +26,6 @@ rule metrics:
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
         window_cap=config["focus"]["window_cap"],
-    log:
-        "logs/metrics/{dataset}/{set}.log",
-    benchmark:
-        "results/benchmarks/metrics/{dataset}/{set}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/metrics.py"
 
@@ -41,17 +41,18 @@ rule table:
             labels={"dataset": "{dataset}", "format": "csv"},
         ),
         md="results/tables/{dataset}.md",
-    params:
-        methods=lambda wc: dataset_methods(wc.dataset),
     log:
         "logs/tables/{dataset}.log",
     benchmark:
         "results/benchmarks/tables/{dataset}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        methods=lambda wc: dataset_methods(wc.dataset),
+        skipped=lambda wc: skipped_methods(wc.dataset),
     script:
         "../scripts/table.py"

@@ -4,6 +4,7 @@
 # MFF-SSIM image) and only aggregates them (mffssim/workflow/quality.py): results/quality/<dataset>/pairs.csv (one row
 # per pair and method), summary.md (mean, median, pairs below pixel-wise, the five worst pairs), psnr.png.
 
+
 include: "quality_common.smk"
 
 
@@ -33,19 +34,19 @@ rule quality_dataset:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "output": "PSNR against pixel-wise"},
         ),
-    params:
-        methods=lambda wc: quality_methods(wc.dataset),
-        title=lambda wc: f"{wc.dataset}: quality against the all-in-focus reference, {len(quality_sets(wc.dataset))} image sets",
     log:
         "logs/quality/{dataset}.log",
     benchmark:
         "results/benchmarks/quality/{dataset}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        methods=lambda wc: quality_methods(wc.dataset),
+        title=lambda wc: f"{wc.dataset}: quality against the all-in-focus reference, {len(quality_sets(wc.dataset))} image sets",
     script:
         "../scripts/quality.py"
 

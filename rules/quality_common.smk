@@ -6,12 +6,8 @@ QUALITY_METRICS = ("psnr", "ssim", "fsim")
 
 
 def _has_reference(dataset, set_id):
-    """Whether an image set has an all-in-focus reference (known at parse time)."""
-    if dataset == "embedded":
-        return True  # the synthetic sets are made from their reference
-    if dataset == "folder":
-        return _folder_sets()[set_id].reference is not None
-    return any(Path(d).parent.name == set_id and Path(d).stem == "reference" for d in _manifest_dests(dataset))
+    """Whether an image set has an all-in-focus reference (known at parse time, registry.image_sets)."""
+    return image_sets(dataset)[set_id].reference
 
 
 def quality_sets(dataset):
@@ -47,7 +43,9 @@ def quality_outputs():
     names = config["metrics"]["names"]
     lacking = [m for m in QUALITY_METRICS if names and m not in names]
     if lacking:
-        raise ConfigError(f"config key metrics.names: the quality target needs {list(QUALITY_METRICS)} (or [] for all); {lacking} missing")
+        raise ConfigError(
+            f"config key metrics.names: the quality target needs {list(QUALITY_METRICS)} (or [] for all); {lacking} missing"
+        )
     if "pixelwise" not in config["fusion"]["methods"]:
         raise ConfigError("config key fusion.methods: the quality target compares MFF-SSIM with pixelwise; add it")
     datasets = quality_datasets()

@@ -6,9 +6,7 @@ rule set_panel:
     input:
         unpack(set_inputs),
         focus_map=lambda wc: f"results/{wc.dataset}/{wc.set}/maps/{index_detector(wc.dataset, wc.set)}.png",
-        fused=lambda wc: [
-            f"results/{wc.dataset}/{wc.set}/{m}/fused.png" for m in panel_methods(wc.dataset, wc.set)
-        ],
+        fused=lambda wc: [f"results/{wc.dataset}/{wc.set}/{m}/fused.png" for m in panel_methods(wc.dataset, wc.set)],
     output:
         panel=report(
             "results/figures/{dataset}/panel_{set}.png",
@@ -17,20 +15,20 @@ rule set_panel:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "set": "{set}", "figure": "panel"},
         ),
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        methods=lambda wc: panel_methods(wc.dataset, wc.set),
-        crop=config["figures"]["crop"],
     log:
         "logs/figures/{dataset}/{set}.log",
     benchmark:
         "results/benchmarks/figures/{dataset}/{set}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        methods=lambda wc: panel_methods(wc.dataset, wc.set),
+        crop=config["figures"]["crop"],
     script:
         "../scripts/panel.py"
 
@@ -50,11 +48,11 @@ rule convergence:
         "logs/figures/{dataset}/convergence.log",
     benchmark:
         "results/benchmarks/figures/{dataset}/convergence.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/convergence.py"

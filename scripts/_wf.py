@@ -9,6 +9,7 @@ import functools
 import logging
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
 # the repository root, so the rules also run from a checkout that was not pip-installed
 _ROOT = str(Path(__file__).resolve().parents[1])
@@ -62,6 +63,33 @@ def image_set(set_dir: str):
     if folder.name not in found:
         raise ImageError(f"{folder}: not an image set (needs source_1.*, source_2.*, ...)")
     return found[folder.name]
+
+
+class LoadedSet(NamedTuple):
+    """One image set read for a job: its files (``.sources``, ``.reference``, ``.focus_map``, paths or None),
+    the sources ``(K, H, W, C)`` float32, their bit depth, and the reference image when it was asked for and
+    exists (else None)."""
+
+    files: Any
+    sources: Any
+    bit_depth: int
+    reference: Any = None
+
+    @property
+    def write_depth(self) -> int:
+        """The bit depth to write a fused image at: the sources' (8 or 16), else 16."""
+        return self.bit_depth if self.bit_depth in (8, 16) else 16
+
+
+def load_image_set(set_dir: str, *, reference: bool = False) -> LoadedSet:
+    """Find and read the image set in ``set_dir`` (:func:`image_set`, :func:`mffssim.io.read_image_set`);
+    with ``reference=True`` also its all-in-focus reference, where it has one."""
+    from mffssim.io import read_image, read_image_set
+
+    files = image_set(set_dir)
+    sources, bit_depth = read_image_set(files.sources)
+    truth = read_image(files.reference) if reference and files.reference is not None else None
+    return LoadedSet(files, sources, bit_depth, truth)
 
 
 def write_trace(path, trace) -> None:

@@ -1,11 +1,10 @@
 """Rule abl_window_set: one image set fused at every window ratio alpha, both variants (Figs. 9-11)."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
 import torch
 
-from mffssim import read_image, read_image_set
 from mffssim.workflow.experiments.report_io import write_rows
 from mffssim.workflow.experiments.window import window_study
 
@@ -17,9 +16,7 @@ if params.set_dir is None:  # embedded: made in memory at the study's own size (
     made = make_embedded_set(snakemake.wildcards.set, seed=params.embedded["seed"], size=params.embedded["size"])
     sources, reference = made.sources, made.reference
 else:
-    files = image_set(params.set_dir)
-    sources, _ = read_image_set(files.sources)
-    reference = read_image(files.reference) if files.reference is not None else None
+    _, sources, _, reference = load_image_set(params.set_dir, reference=True)
 logger.info("%s: sources %s, reference %s, alphas %s", snakemake.wildcards.set, sources.shape, reference is not None,
             params.ratios)
 rows = window_study(sources, reference, ratios=params.ratios, variants=params.variants, metrics=params.metrics,

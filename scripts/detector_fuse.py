@@ -1,7 +1,7 @@
 """Rule fuse_ms_resnet: MS-ResNet, MFF-SSIM optimisation from the ResNet map, one pair at a time for K > 2
 (mffssim.detector.fuse_sequential). Writes the fused image, the composed K-way map, the last step's Q
 trace, the solver's record (fusion.json, summed over the steps), and under steps/ each step's map and trace."""
-from _wf import image_set, start, write_trace
+from _wf import load_image_set, start, write_trace
 
 logger = start(snakemake)
 
@@ -9,14 +9,14 @@ from pathlib import Path
 
 import torch
 
-from mffssim import fuse, read_image_set, window_size, write_focus_map, write_image
+from mffssim import fuse, window_size, write_focus_map, write_image
 from mffssim.detector.inference import compose_step_maps, fuse_sequential
 from mffssim.workflow.quality import fusion_record, write_fusion_record
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params
-files = image_set(params.set_dir)
-sources, bit_depth = read_image_set(files.sources)
+loaded = load_image_set(params.set_dir)
+sources = loaded.sources
 n_sources, height, width = sources.shape[:3]
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
 logger.info("MS-ResNet of %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, %d iterations",
@@ -46,7 +46,7 @@ steps_dir.mkdir(parents=True, exist_ok=True)
 for number, (step_map, trace) in enumerate(zip(steps, traces), start=1):
     write_focus_map(steps_dir / f"step_{number}_map.png", step_map)
     write_trace(steps_dir / f"step_{number}_trace.csv", trace)
-write_image(snakemake.output.fused, image, bit_depth if bit_depth in (8, 16) else 16)
+write_image(snakemake.output.fused, image, loaded.write_depth)
 write_focus_map(snakemake.output.focus_map, compose_step_maps(steps))
 write_trace(snakemake.output.trace, traces[-1])
 write_fusion_record(snakemake.output.fusion, fusion_record(results))

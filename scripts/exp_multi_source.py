@@ -1,12 +1,12 @@
 """Rule experiment_multi_source: the K > 2 table (every method and metric per set) and figure (sources,
 K-way Laplacian map, fused images), as Fig. 12."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
 import pandas as pd
 
-from mffssim import read_focus_map, read_image, read_image_set
+from mffssim import read_focus_map, read_image
 from mffssim.workflow.experiments.tables import method_name, multi_source_figure, multi_source_table, write_multi_source
 from mffssim.workflow.tables import read_metrics
 
@@ -21,7 +21,7 @@ write_multi_source(table, snakemake.output.csv, snakemake.output.md)
 
 rows, fused_paths = [], iter(snakemake.input.fused)
 for entry, map_path in zip(sets, snakemake.input.focus_map):
-    sources, _ = read_image_set(image_set(entry["dir"]).sources)
+    sources = load_image_set(entry["dir"]).sources
     focus_map = read_focus_map(map_path, sources.shape[0], shape=sources.shape[1:3])
     fused = {method_name(m): read_image(next(fused_paths)) for m in entry["methods"]}
     rows.append((f"{entry['dataset']}/{entry['set']}", sources, focus_map, fused))

@@ -13,6 +13,7 @@ text = build_summary(
     studies=list(inputs.studies),
     settings=run_settings(facts),
     differences=run_differences(facts),
+    skipped=snakemake.params.skipped_by_dataset,
 )
 write_summary(snakemake.output.summary, text)
 logger.info("SUMMARY.md: %d lines", text.count("\n"))

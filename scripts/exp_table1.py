@@ -9,5 +9,6 @@ from mffssim.workflow.tables import read_metrics
 
 records = read_metrics(snakemake.input.metrics)
 summary = table1(records, methods=list(snakemake.params.methods))
-write_table1(summary, snakemake.output.csv, snakemake.output.md, snakemake.wildcards.dataset)
+write_table1(summary, snakemake.output.csv, snakemake.output.md, snakemake.wildcards.dataset,
+             skipped=dict(snakemake.params.skipped))
 logger.info("Table I of %s: %d methods x %d sets", snakemake.wildcards.dataset, len(summary), records["set"].nunique())

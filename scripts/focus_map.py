@@ -1,12 +1,11 @@
 """Rule focus_map: the focus map of one image set, by Laplacian energy (`lap`) or from its annotated file (`given`)."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
-from mffssim import read_focus_map, read_image_set, write_focus_map
+from mffssim import read_focus_map, write_focus_map
 
-files = image_set(snakemake.params.set_dir)
-sources, _ = read_image_set(files.sources)
+files, sources, _, _ = load_image_set(snakemake.params.set_dir)
 n_sources, height, width = sources.shape[:3]
 detector = snakemake.wildcards.detector
 if detector == "lap":

@@ -1,13 +1,12 @@
 """Rules fuse_pixelwise and fuse_average: the baselines (Eq. 1 with the same focus map; the mean of the sources)."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
-from mffssim import average_fuse, pixelwise_fuse, read_focus_map, read_image_set, write_focus_map, write_image
+from mffssim import average_fuse, pixelwise_fuse, read_focus_map, write_focus_map, write_image
 
-files = image_set(snakemake.params.set_dir)
-sources, bit_depth = read_image_set(files.sources)
-depth = bit_depth if bit_depth in (8, 16) else 16
+loaded = load_image_set(snakemake.params.set_dir)
+sources = loaded.sources
 if snakemake.rule == "fuse_pixelwise":
     focus_map = read_focus_map(snakemake.input.focus_map, sources.shape[0], shape=sources.shape[1:3])
     fused = pixelwise_fuse(sources, focus_map)
@@ -15,4 +14,4 @@ if snakemake.rule == "fuse_pixelwise":
 else:
     fused = average_fuse(sources)
 logger.info("%s of %s", snakemake.rule, snakemake.params.set_dir)
-write_image(snakemake.output.fused, fused, depth)
+write_image(snakemake.output.fused, fused, loaded.write_depth)

@@ -2,7 +2,7 @@
 
 enfuse writes float output (deterministic; its 8/16-bit output is randomly dithered), clipped to [0, 1]
 and written at the bit depth of the sources."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from mffssim import read_image_set, write_image
+from mffssim import write_image
 
-files = image_set(snakemake.params.set_dir)
-sources, bit_depth = read_image_set(files.sources)
+loaded = load_image_set(snakemake.params.set_dir)
+files, sources = loaded.files, loaded.sources
 program = shutil.which("enfuse")
 if program is None:
     raise FileNotFoundError("enfuse: program not found on PATH (install the Debian package enfuse)")
@@ -42,4 +42,4 @@ if fused.shape[2] != sources.shape[3]:  # colour written for gray sources
     fused = fused.mean(axis=2, keepdims=True) if sources.shape[3] == 1 else fused
 if fused.shape[:2] != sources.shape[1:3]:
     raise RuntimeError(f"enfuse returned {fused.shape[:2]} pixels for sources of {sources.shape[1:3]}")
-write_image(snakemake.output.fused, fused, bit_depth if bit_depth in (8, 16) else 16)
+write_image(snakemake.output.fused, fused, loaded.write_depth)

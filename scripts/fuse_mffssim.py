@@ -1,18 +1,18 @@
 """Rules fuse_mffssim, fuse_mffssim_long, experiment_agreement_fuse: maximise the MFF-SSIM index (Algorithm 1)
 from a focus map; write image, map, Q trace and the solver's record (fusion.json: iterations, early stop, seconds)."""
-from _wf import image_set, start, write_trace
+from _wf import load_image_set, start, write_trace
 
 logger = start(snakemake)
 
 import torch
 
-from mffssim import fuse, read_focus_map, read_image_set, window_size, write_focus_map, write_image
+from mffssim import fuse, read_focus_map, window_size, write_focus_map, write_image
 from mffssim.workflow.quality import fusion_record, write_fusion_record
 
 torch.set_num_threads(snakemake.threads)
 params = snakemake.params
-files = image_set(params.set_dir)
-sources, bit_depth = read_image_set(files.sources)
+loaded = load_image_set(params.set_dir)
+sources = loaded.sources
 n_sources, height, width = sources.shape[:3]
 focus_map = read_focus_map(snakemake.input.focus_map, n_sources, shape=(height, width))
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
@@ -40,7 +40,7 @@ logger.info("%d iterations in %.2f s%s, Q %.6f -> %.6f (returned: iteration %d, 
             result.seconds, ", stopped early" if result.stopped_early else "", trace[0], result.q,
             result.returned_iteration, params.keep)
 
-write_image(snakemake.output.fused, result.image, bit_depth if bit_depth in (8, 16) else 16)
+write_image(snakemake.output.fused, result.image, loaded.write_depth)
 write_focus_map(snakemake.output.focus_map, result.focus_map)
 write_trace(snakemake.output.trace, trace)
 write_fusion_record(snakemake.output.fusion, fusion_record([result]))

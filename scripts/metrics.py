@@ -1,21 +1,19 @@
 """Rule metrics: quality metrics of every fused image of one image set (full-reference ones where the set
 has a reference, no-reference ones always) and each image's MFF-SSIM index under one common map."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
 import json
 from pathlib import Path
 
-from mffssim import mffssim_index, read_focus_map, read_image, read_image_set, window_size
+from mffssim import mffssim_index, read_focus_map, read_image, window_size
 from mffssim.io import ImageError, atomic_write
 from mffssim.metrics import evaluate
 
 params = snakemake.params
-files = image_set(params.set_dir)
-sources, _ = read_image_set(files.sources)
+_, sources, _, reference = load_image_set(params.set_dir, reference=True)
 n_sources, height, width = sources.shape[:3]
-reference = read_image(files.reference) if files.reference is not None else None
 focus_map = read_focus_map(snakemake.input.index_map, n_sources, shape=(height, width))
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
 results = {}

@@ -1,16 +1,16 @@
 """Rule official_result: the authors' published MS-Lap / MS-ResNet image and map of one set, as a method."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
 from pathlib import Path
 
-from mffssim import read_focus_map, read_image_set, write_focus_map, write_image
+from mffssim import read_focus_map, write_focus_map, write_image
 from mffssim.io import ImageError, read_image_and_depth
 
 kind = snakemake.wildcards.kind
 folder = Path(snakemake.params.official_dir)
-sources, _ = read_image_set(image_set(snakemake.params.set_dir).sources)
+sources = load_image_set(snakemake.params.set_dir).sources
 fused, depth = read_image_and_depth(folder / f"{kind}_fused.png")
 if sources.shape[3] == 1 and fused.shape[2] == 3:
     # the authors saved their gray results as RGB (channels equal to within one level): average them

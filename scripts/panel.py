@@ -1,13 +1,12 @@
 """Rule set_panel: the figure of one image set (sources, focus map, fused images, zoomed boundary crops)."""
-from _wf import image_set, start
+from _wf import load_image_set, start
 
 logger = start(snakemake)
 
-from mffssim import read_focus_map, read_image, read_image_set
+from mffssim import read_focus_map, read_image
 from mffssim.workflow.figures import panel_figure
 
-files = image_set(snakemake.params.set_dir)
-sources, _ = read_image_set(files.sources)
+sources = load_image_set(snakemake.params.set_dir).sources
 focus_map = read_focus_map(snakemake.input.focus_map, sources.shape[0], shape=sources.shape[1:3])
 fused = {method: read_image(path) for method, path in zip(snakemake.params.methods, snakemake.input.fused)}
 crop = panel_figure(

@@ -8,5 +8,6 @@ from mffssim.workflow.tables import read_metrics, summarise, write_table
 records = read_metrics(snakemake.input)
 summary = summarise(records, methods=list(snakemake.params.methods))
 dataset = snakemake.wildcards.dataset
-write_table(summary, snakemake.output.csv, snakemake.output.md, title=f"{dataset}: {records['set'].nunique()} image sets")
+write_table(summary, snakemake.output.csv, snakemake.output.md, title=f"{dataset}: {records['set'].nunique()} image sets",
+            skipped=dict(snakemake.params.skipped))
 logger.info("table of %d methods x %d records", len(summary), len(records))

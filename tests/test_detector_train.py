@@ -57,6 +57,20 @@ def test_resume_from_checkpoint_continues_identically(tmp_path):
                        **{**options, "width": 5})
 
 
+def test_resuming_a_finished_checkpoint_still_writes_the_loss_curve(tmp_path):
+    """A job killed after its last epoch's checkpoint: Snakemake removes its outputs, the rerun trains no
+    epoch, yet must write loss.csv and loss.png again."""
+    data = _toy_pairs(n=4)
+    options = dict(width=4, blocks=1, batch_size=4, lr=1e-3, seed=7, device="cpu", progress=False, epochs=1,
+                   checkpoint_dir=tmp_path / "c", log=tmp_path / "loss.csv")
+    first = train_detector(data, tmp_path / "w.pt", **options)
+    for name in ("loss.csv", "loss.png", "w.pt"):
+        (tmp_path / name).unlink()
+    again = train_detector(data, tmp_path / "w.pt", **options)
+    assert again == first
+    assert (tmp_path / "loss.csv").stat().st_size > 0 and (tmp_path / "loss.png").stat().st_size > 0
+
+
 def test_weights_round_trip_with_their_architecture(tmp_path):
     torch.manual_seed(0)
     model = FocusNet(width=3, blocks=2)

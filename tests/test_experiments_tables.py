@@ -185,3 +185,24 @@ def test_experiments_target_dry_run(tmp_path):
     # K > 2 sets reuse the main workflow (MS-ResNet one pair at a time)
     assert "results/mffssim_examples/shell/mffssim_reference-resnet/fused.png" in out
     assert "results/mffw/mffw3_02/maps/lap.png" in out
+
+
+def test_table1_and_summary_state_the_skipped_methods(tmp_path):
+    records = read_metrics(_metrics_files(tmp_path, ["p0", "p1"], methods=("mffssim_reference-lap", "average")))
+    skipped = {"pixelwise-given": "the set has no annotated focus map (1 of 2 sets: p1)"}
+    tables.write_table1(tables.table1(records), tmp_path / "mffw.csv", tmp_path / "mffw.md", "mffw", skipped=skipped)
+    assert "- `pixelwise-given`: the set has no annotated focus map (1 of 2 sets: p1)\n" in (tmp_path / "mffw.md").read_text()
+    text = summary.build_summary(table1={"mffw": tmp_path / "mffw.csv"}, skipped={"mffw": skipped, "lytro": {}})
+    assert "Configured methods left out of Table I:\n\n- mffw: `pixelwise-given`: the set has no annotated" in text
+    assert "lytro:" not in text
+    assert "left out" not in summary.build_summary(table1={"mffw": tmp_path / "mffw.csv"}, skipped={"mffw": {}})
+
+
+def test_the_method_ids_the_experiments_name_are_registry_ids():
+    from mffssim import registry
+
+    named = list(tables.METHOD_NAMES) + list(summary.EXCERPT_METHODS)
+    named += [m for methods in tables.PAPER_COUNTERPARTS.values() for m in methods]
+    assert [m for m in named if not registry.is_method_id(m)] == []
+    assert tables.method_name("mffssim_paper_long-given") == "MFF-SSIM, long run (paper's equations), annotated map"
+    assert tables.method_name("not-a-method") == "not-a-method"

@@ -481,6 +481,8 @@ def test_download_onto_a_full_disk_is_not_retried(tmp_path, monkeypatch):
     ("values", "named"),
     [
         ({"figures": {"methods": ["mffssim_paper-lap", "sobel"]}}, "config key figures.methods: unknown method id(s) ['sobel']"),
+        ({"experiments": {"multi_source": {"figure_methods": ["mffssim_paper_long-resnet"]}}},
+         "config key experiments.multi_source.figure_methods: unknown method id(s) ['mffssim_paper_long-resnet']"),
         ({"download": {"mirror": "/nowhere/data"}}, "config key download.mirror: /nowhere/data is neither a directory"),
     ],
 )

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_ONLY = ("pandas", "matplotlib", "snakemake", "yaml", "jsonschema", "mffssim.workflow")
 CORE = ("mffssim", "mffssim.io", "mffssim.ssim", "mffssim.fusion", "mffssim.focus", "mffssim.defocus",
         "mffssim.metrics", "mffssim.datasets", "mffssim.cli", "mffssim.detector", "mffssim.detector.inference",
-        "mffssim.detector.train")
+        "mffssim.detector.train", "mffssim.registry")
 
 
 def _loaded_after_import(modules: tuple[str, ...]) -> list[str]:

@@ -108,3 +108,15 @@ def test_bad_input_names_the_problem(tmp_path):
         summarise(pd.concat([records, records]))
     with pytest.raises(ValueError, match="no metric records"):
         summarise(records.iloc[:0])
+
+
+def test_write_table_states_the_skipped_methods_and_why(records, tmp_path):
+    skipped = {"enfuse": "the enfuse program is not on PATH (Debian package enfuse)",
+               "official_ms_lap": "no published results for this data set"}
+    write_table(summarise(records), tmp_path / "t.csv", tmp_path / "t.md", skipped=skipped)
+    md = (tmp_path / "t.md").read_text()
+    assert md.endswith("Configured methods not in this table:\n\n"
+                       "- `enfuse`: the enfuse program is not on PATH (Debian package enfuse)\n"
+                       "- `official_ms_lap`: no published results for this data set\n")
+    write_table(summarise(records), tmp_path / "t.csv", tmp_path / "t.md", skipped={})
+    assert "not in this table" not in (tmp_path / "t.md").read_text()

@@ -145,7 +145,7 @@ def test_schema_documents_every_key_and_matches_config_yaml():
 
 def test_schema_choices_match_the_library():
     """The schema's enums are the names the library accepts, so a valid config never fails in a job."""
-    from mffssim.datasets import DATASETS
+    from mffssim import registry
     from mffssim.fusion import INITS, OPTIMIZERS
     from mffssim.metrics.evaluate import METRIC_NAMES
 
@@ -154,8 +154,15 @@ def test_schema_choices_match_the_library():
     assert set(fusion["optimizer"]["enum"]) == set(OPTIMIZERS)
     assert set(fusion["init"]["enum"]) <= set(INITS)
     assert set(props["metrics"]["properties"]["names"]["items"]["enum"]) == set(METRIC_NAMES)
-    runnable = set(DATASETS) - {"mffssim_official_results", "voc_seg_samples"}  # not image sets to fuse
-    assert set(props["datasets"]["items"]["enum"]) == runnable | {"embedded", "folder"}
+    # the names of the registry (mffssim/registry.py)
+    assert set(props["datasets"]["items"]["enum"]) == set(registry.FUSABLE)
+    assert fusion["methods"]["items"]["enum"] == list(registry.FUSER_NAMES)
+    assert set(props["focus"]["properties"]["detectors"]["items"]["enum"]) == set(registry.DETECTOR_NAMES)
+    assert set(props["metrics"]["properties"]["index_detector"]["enum"]) == set(registry.DETECTOR_NAMES)
+    agreement = props["experiments"]["properties"]["agreement"]["properties"]
+    assert set(agreement["datasets"]["items"]["enum"]) == set(registry.official_datasets())
+    for study in ("table1", "multi_source"):
+        assert set(props["experiments"]["properties"][study]["properties"]["datasets"]["items"]["enum"]) == set(registry.FUSABLE)
 
 
 @pytest.mark.parametrize(

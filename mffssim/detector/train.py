@@ -171,5 +171,9 @@ def train_detector(
             atomic_write(checkpoint, lambda tmp, state=state: torch.save(state, tmp))  # called here, at once
         if log is not None:
             write_history(history, log)
+    if log is not None and start > epochs:
+        # resumed from a checkpoint of the last epoch (a job killed after training, its outputs since
+        # removed): no epoch ran, but the loss curve is still an output
+        write_history(history, log)
     save_weights(model, out_weights, epochs=epochs, seed=seed, history=history)
     return history

@@ -26,6 +26,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mffssim import registry
 from mffssim.io import atomic_write, save_figure
 from mffssim.workflow.formatting import format_number
 
@@ -146,10 +147,13 @@ def write_pair_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
 # --------------------------------------------------------------------------------------------- summaries
 def baseline_of(method: str, baseline: str = BASELINE) -> str | None:
     """The baseline an MFF-SSIM method is compared with: ``pixelwise-<detector>`` for
-    ``mffssim_*-<detector>``; None for any other method."""
-    if not method.startswith("mffssim_") or "-" not in method:
+    ``mffssim_*-<detector>``; None for any other method (or an id the registry does not know)."""
+    if not registry.is_method_id(method):
         return None
-    return f"{baseline}-{method.rsplit('-', 1)[1]}"
+    parsed = registry.parse_method(method)
+    if not parsed.fuser.startswith("mffssim_") or parsed.detector is None:
+        return None
+    return f"{baseline}-{parsed.detector}"
 
 
 def method_stats(table: pd.DataFrame, methods: Sequence[str] | None = None) -> pd.DataFrame:

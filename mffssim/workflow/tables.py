@@ -10,7 +10,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -135,13 +135,31 @@ def to_markdown(summary: pd.DataFrame, *, digits: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike, *, title: str | None = None) -> None:
+def skipped_markdown(skipped: Mapping[str, str] | None) -> str:
+    """The configured methods a table leaves out, one markdown line each with the reason ("" when none).
+
+    >>> print(skipped_markdown({"enfuse": "the enfuse program is not on PATH"}), end="")
+    Configured methods not in this table:
+    <BLANKLINE>
+    - `enfuse`: the enfuse program is not on PATH
+    """
+    if not skipped:
+        return ""
+    lines = ["Configured methods not in this table:", ""] + [f"- `{m}`: {reason}" for m, reason in skipped.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike, *, title: str | None = None,
+                skipped: Mapping[str, str] | None = None) -> None:
     """Write a summary as csv (numbers, plus a ``best`` column naming the metrics each method wins) and as
-    markdown (:func:`to_markdown`, under an optional title), atomically."""
+    markdown (:func:`to_markdown`, under an optional title, then the configured methods ``skipped``, with
+    their reasons: :func:`skipped_markdown`), atomically."""
     best = best_methods(summary)
     table = summary.copy()
     table["best"] = [";".join(m for m in table_metrics(summary) if method in best[m]) for method in table.index]
     atomic_write(csv_path, lambda tmp: table.to_csv(tmp, float_format="%.10g"))
     text = (f"# {title}\n\n" if title else "") + to_markdown(summary)
     notes = "\nmean ± sample std over n image sets; best of each column in bold (↑ higher is better, ↓ lower).\n"
+    if skipped:
+        notes += "\n" + skipped_markdown(skipped)
     atomic_write(md_path, lambda tmp: Path(tmp).write_text(text + notes))

@@ -13,16 +13,19 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from mffssim import registry
 from mffssim.io import atomic_write
 from mffssim.workflow.formatting import format_metric
 
 from .agreement import agreement_means
 from .tables import PAPER_COUNTERPARTS, PAPER_TABLE1, TABLE1_LABELS, method_name
 
-# the methods and metrics of the Table I excerpt, in this order where present
+# the methods and metrics of the Table I excerpt, in this order where present: MS-Lap and MS-ResNet (both
+# indices), the baselines with the Laplacian map or none, the authors' published images
 EXCERPT_METHODS = (
-    "mffssim_reference-lap", "mffssim_paper-lap", "mffssim_reference-resnet", "mffssim_paper-resnet",
-    "pixelwise-lap", "average", "enfuse", "official_ms_lap", "official_ms_resnet",
+    registry.method_ids(["mffssim_reference", "mffssim_paper"], ["lap"])
+    + registry.method_ids(["mffssim_reference", "mffssim_paper"], ["resnet"])
+    + registry.method_ids(["pixelwise", "average", "enfuse", "official"], ["lap"])
 )
 EXCERPT_METRICS = ("psnr", "ssim", "qmi", "qg", "qcb", "mffssim")
 
@@ -92,12 +95,20 @@ def agreement_section(table: pd.DataFrame) -> str:
 def multi_source_section(table: pd.DataFrame) -> str:
     """Per K > 2 set: MS-Lap and MS-ResNet side by side on the main metrics (full table in multi_source/)."""
     metrics = [m for m in EXCERPT_METRICS if m in table.columns]
-    shown = ("mffssim_reference-lap", "mffssim_reference-resnet", "pixelwise-lap", "average")
+    shown = registry.method_ids(["mffssim_reference"], ["lap", "resnet"]) + registry.method_ids(["pixelwise", "average"], ["lap"])
     lines = ["| set | K | method | " + " | ".join(TABLE1_LABELS.get(m, m) for m in metrics) + " |",
              "|---|---:|---|" + "---:|" * len(metrics)]
     for _, row in table[table["method"].isin(shown)].iterrows():
         lines.append(f"| {row['set']} | {int(row['K'])} | {method_name(row['method'])} | "
                      + " | ".join(format_metric(float(row[m]), m) for m in metrics) + " |")
+    return "\n".join(lines)
+
+
+def skipped_section(skipped: Mapping[str, Mapping[str, str]]) -> str:
+    """The configured methods each data set's Table I leaves out, and why (data set -> {method: reason})."""
+    lines = ["Configured methods left out of Table I:", ""]
+    for dataset, methods in skipped.items():
+        lines += [f"- {dataset}: `{method}`: {reason}" for method, reason in methods.items()]
     return "\n".join(lines)
 
 
@@ -114,13 +125,15 @@ def build_summary(
     studies: Sequence[str | os.PathLike] = (),
     settings: Mapping[str, str] | None = None,
     differences: Sequence[str] = (),
+    skipped: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """The markdown of SUMMARY.md.
 
     ``table1``: data set -> Table I csv; ``agreement``: the per-pair agreement csv; ``multi_source``: the
     K > 2 csv; ``studies``: each ablation study's ``summary.md`` (included whole, headings demoted);
     ``settings``: what the run used (name -> text); ``differences``: the run-specific ways it differs from
-    the paper (CPU-sized reductions), listed before the standing ones.
+    the paper (CPU-sized reductions), listed before the standing ones; ``skipped``: data set -> {method:
+    reason} of the configured methods its Table I leaves out (:func:`skipped_section`).
     """
     parts = ["# The paper's experiments: summary", ""]
     if settings:
@@ -130,6 +143,8 @@ def build_summary(
         parts += ["## Table I (mean over the image sets of two sources)", "", table1_excerpt(tables)]
         if "mffw" in tables:
             parts += ["The paper's MFFW numbers against ours:", "", paper_lines(tables["mffw"]), ""]
+    if skipped and any(skipped.values()):
+        parts += [skipped_section(skipped), ""]
     if agreement is not None:
         parts += ["## Agreement with the authors' published MS-Lap images", "",
                   agreement_section(pd.read_csv(agreement)), ""]

@@ -21,9 +21,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mffssim import registry
 from mffssim.io import atomic_write, save_figure
 from mffssim.workflow.formatting import format_metric
-from mffssim.workflow.tables import LOWER_IS_BETTER, summarise, table_metrics
+from mffssim.workflow.tables import LOWER_IS_BETTER, skipped_markdown, summarise, table_metrics
 
 # The paper's Table I (MFFW, 13 pairs): MOS, PSNR (dB), SSIM, FSIM against the dataset's manual fusions;
 # NMI, Xydeas, Chen-Blum without reference. Keys are our metric names.
@@ -57,6 +58,7 @@ TABLE1_LABELS = {
     "qcb": "Chen-Blum (QCB)", "mffssim": "MFF-SSIM Q", "mos": "MOS",
 }
 REFERENCE_METRICS = ("psnr", "ssim", "fsim")
+# the paper's names for our method ids (any other id: the registry's label, mffssim.registry.method_label)
 METHOD_NAMES = {
     "mffssim_reference-lap": "MS-Lap (ours, authors' index)",
     "mffssim_paper-lap": "MS-Lap (ours, paper's equations)",
@@ -81,8 +83,11 @@ NMI_NOTE = (
 
 
 def method_name(method: str) -> str:
-    """The display name of a method id (the id itself when it has none)."""
-    return METHOD_NAMES.get(method, method)
+    """The display name of a method id: the paper's (:data:`METHOD_NAMES`), else the registry's label, else
+    the id itself (not a method id of the registry)."""
+    if method in METHOD_NAMES:
+        return METHOD_NAMES[method]
+    return registry.method_label(method) if registry.is_method_id(method) else method
 
 
 def table1(records: pd.DataFrame, methods: Sequence[str] | None = None) -> pd.DataFrame:
@@ -194,9 +199,11 @@ def paper_comparison_markdown(summary: pd.DataFrame, paper: Mapping) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike, dataset: str) -> None:
+def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike, dataset: str, *,
+                 skipped: Mapping[str, str] | None = None) -> None:
     """Write Table I of a data set: csv (the summary, means and sample stds; plus the paper's rows as
-    ``paper:<method>`` where known) and markdown (:func:`table1_markdown`), atomically."""
+    ``paper:<method>`` where known) and markdown (:func:`table1_markdown`, then the configured methods
+    ``skipped`` with their reasons), atomically."""
     paper = PAPER_TABLE1.get(dataset)
     table = summary.copy()
     table.insert(0, "source", "ours")
@@ -209,6 +216,8 @@ def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: st
         table = pd.concat([table, extra])
     atomic_write(csv_path, lambda tmp: table.to_csv(tmp, float_format="%.10g", index_label="method"))
     text = table1_markdown(summary, dataset, paper=paper)
+    if skipped:
+        text = text.rstrip("\n") + "\n\n" + skipped_markdown(skipped)
     atomic_write(md_path, lambda tmp: Path(tmp).write_text(text))
 
 
