@@ -19,6 +19,7 @@ PSNR is computed on the 8-bit images as written (``mffssim.metrics.psnr``).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import time
@@ -88,11 +89,18 @@ def main() -> None:
               f"{row['iterations']} | {'yes' if row['stopped'] else 'no'} | {row['seconds']:.2f} | {cpu:.2f} |",
               flush=True)
 
-    mean = {k: statistics.fmean(r[k] for r in rows) for k in ("pixelwise", "default", "every")}
+    # a fused image equal to its reference scores an infinite PSNR: such sets are left out of the means
+    finite = [r for r in rows if all(math.isfinite(r[k]) for k in ("pixelwise", "default", "every"))]
+    if len(finite) < len(rows):
+        print(f"\n{len(rows) - len(finite)} set(s) with an infinite PSNR left out of the means: "
+              + ", ".join(r["set"] for r in rows if r not in finite))
+    mean = {k: statistics.fmean(r[k] for r in finite) for k in ("pixelwise", "default", "every")}
+    gains = [r["default"] - r["pixelwise"] for r in finite]
     below = sorted((r["default"] - r["pixelwise"], r["set"]) for r in rows if r["default"] < r["pixelwise"])
     short = min(rows, key=lambda r: r["default"] - r["every"])
     print(f"\nmean PSNR: default {mean['default']:.3f} dB, every iteration {mean['every']:.3f} dB, "
-          f"pixel-wise {mean['pixelwise']:.3f} dB; default - pixel-wise {mean['default'] - mean['pixelwise']:+.3f} dB")
+          f"pixel-wise {mean['pixelwise']:.3f} dB; default - pixel-wise {mean['default'] - mean['pixelwise']:+.3f} dB "
+          f"(median {statistics.median(gains):+.3f} dB)")
     print(f"below pixel-wise: {len(below)} set(s)" + (": " + ", ".join(f"{s} {d:+.3f} dB" for d, s in below) if below else ""))
     print(f"largest shortfall against every iteration: {short['default'] - short['every']:+.3f} dB ({short['set']})")
     print(f"iterations of the default: median {statistics.median(r['iterations'] for r in rows):.0f}, "
