@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -212,7 +213,9 @@ def _phase_shift(fixed: np.ndarray, moving: np.ndarray) -> np.ndarray:
     from skimage.registration import phase_cross_correlation
 
     window = np.outer(np.hanning(fixed.shape[0]), np.hanning(fixed.shape[1]))
-    shift, _, _ = phase_cross_correlation(moving * window, fixed * window, upsample_factor=4, normalization=None)
+    with warnings.catch_warnings():  # a flat image: no peak, the refinement and its score tell
+        warnings.simplefilter("ignore")
+        shift, _, _ = phase_cross_correlation(moving * window, fixed * window, upsample_factor=4, normalization=None)
     return np.array([shift[1], shift[0]])
 
 
