@@ -299,6 +299,8 @@ def write_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, 
         if image.dtype == np.uint16:
             image = image.astype(np.float32) / 65535.0
     data = _quantise(image, bit_depth) if np.issubdtype(image.dtype, np.floating) else image
+    if metadata is not None and not (metadata.icc or metadata.exif):
+        metadata = None
     extra = {} if metadata is None and jpeg_quality == 95 else {"metadata": metadata, "jpeg_quality": int(jpeg_quality)}
     atomic_write(path, lambda tmp: _encode(tmp, data, suffix, **extra))
 
