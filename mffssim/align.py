@@ -430,6 +430,23 @@ def _fit_brightness(frames: np.ndarray, alignment: Alignment) -> None:
             alignment.gains[k, c], alignment.offsets[k, c] = gain, offset
 
 
+def register_image(image: np.ndarray, anchor_frame: np.ndarray, alignment: Alignment, *, model: str = "similarity",
+                   crop: bool = True, min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
+    """Bring another picture of the scene (another program's fused result) onto an alignment's grid.
+
+    ``image`` is registered to ``anchor_frame`` (the anchor as it was read, before warping), resampled and
+    cropped like :func:`warp_frames`. Returns the image and its 3x3 matrix (image -> anchor coordinates).
+    AlignmentError when it does not match.
+    """
+    matrix, score = estimate_transform(image, anchor_frame, model=model)
+    if score < min_score:
+        raise AlignmentError(f"the image matches the anchor frame only to {score:.2f} (at least {min_score} expected)")
+    _check_plausible(matrix, np.asarray(image).shape[:2], "the image")
+    warped = warp_frame(image, matrix, alignment.shape)
+    x0, y0, w, h = alignment.crop if crop else (0, 0, alignment.shape[1], alignment.shape[0])
+    return warped[y0:y0 + h, x0:x0 + w], matrix
+
+
 # ------------------------------------------------------------------------------------- checks, errors
 def corner_error(estimated: np.ndarray, true: np.ndarray, shape: tuple[int, int]) -> float:
     """RMS distance (pixels) between the frame corners mapped by two transforms."""

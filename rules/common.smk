@@ -25,6 +25,7 @@ DOWNLOADABLE = (
     "mffssim_examples",
     "mffssim_official_results",
     "voc_seg_samples",
+    "focus_stack_examples",
 )
 # data sets whose sets the authors published MS-Lap / MS-ResNet results for (mffssim_official_results)
 OFFICIAL_DATASETS = ("mffw", "lytro", "grayscale")
@@ -38,7 +39,31 @@ class ConfigError(ValueError):
 
 
 # method ids as the results name them: the `method` wildcard and the check of figures.methods
-METHOD_ID = r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|average|enfuse|official_ms_lap|official_ms_resnet)"
+METHOD_ID = r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|average|enfuse|official_ms_lap|official_ms_resnet|focus_stack)"
+
+
+# ------------------------------------------------------------- aligned data sets (issue 15; one place, movable)
+# config `align.datasets`: each data set of `datasets` named there is also fused after registration
+# (rules/align.smk), as the data set `<name>_aligned`; `folder.align: true` registers the `folder` sets in
+# place. COMPARISONS: other programs' published results on a set (file stem in the set's folder), methods
+# enabled like the authors' with fusion method `official`.
+ALIGNED_SUFFIX = "_aligned"
+ALIGNED = {f"{name}{ALIGNED_SUFFIX}": name for name in config["align"]["datasets"] if name in config["datasets"]}
+COMPARISONS = {"focus_stack_examples": {"focus_stack": "focus_stack_result"}}  # = mffssim.datasets.manifest
+
+
+def base_dataset(dataset):
+    """The data set an aligned one was made from (itself for the others)."""
+    return ALIGNED.get(dataset, dataset)
+
+
+def is_aligned(dataset):
+    return dataset in ALIGNED or (dataset == "folder" and config["folder"]["align"])
+
+
+def aligned_dir(dataset, set_id):
+    """The folder rule align_set writes: the registered frames source_k.png and transforms.tsv."""
+    return f"{DATA}/aligned/{base_dataset(dataset)}/{set_id}"
 
 
 def _alternation(names):
@@ -46,7 +71,8 @@ def _alternation(names):
 
 
 wildcard_constraints:
-    dataset=_alternation(("embedded", "folder") + DOWNLOADABLE),
+    dataset=_alternation(("embedded", "folder") + DOWNLOADABLE + tuple(ALIGNED)),
+    base=_alternation(("embedded", "folder") + DOWNLOADABLE),
     downloadable=_alternation(DOWNLOADABLE),
     set=r"[A-Za-z0-9_.-]+",
     detector=_alternation(DETECTORS),
@@ -81,6 +107,7 @@ def _folder_root():
 
 def _all_set_ids(dataset):
     """Every image-set id of a data set, known when the workflow is parsed (manifests, static lists)."""
+    dataset = base_dataset(dataset)
     if dataset == "embedded":
         from mffssim.datasets import EMBEDDED_SETS
 
@@ -106,6 +133,7 @@ def _selected_set_ids(dataset):
 
 
 SETS = {dataset: _selected_set_ids(dataset) for dataset in config["datasets"]}
+SETS.update({aligned: SETS[base] for aligned, base in ALIGNED.items()})
 
 
 def _check_config_values():
@@ -128,7 +156,9 @@ _check_config_values()
 
 
 def set_dir(dataset, set_id):
-    """Directory holding one image set's files."""
+    """Directory holding one image set's files (the registered frames for an aligned data set)."""
+    if is_aligned(dataset):
+        return aligned_dir(dataset, set_id)
     if dataset == "folder":
         return str(_folder_root() / set_id)
     return f"{DATA}/{dataset}/{set_id}"
@@ -140,15 +170,43 @@ def data_index(dataset):
 
 
 def set_inputs(wildcards):
-    """Input files of one image set: the data set's index, or for `folder` the user's files themselves."""
-    if wildcards.dataset == "folder":
-        files = _folder_sets()[wildcards.set]
+    """Input files of one image set: the data set's index, or for `folder` the user's files themselves;
+    for an aligned data set, the registered frames' folder."""
+    if is_aligned(wildcards.dataset):
+        return {"data": aligned_dir(wildcards.dataset, wildcards.set)}
+    return base_set_inputs(wildcards.dataset, wildcards.set)
+
+
+def base_set_inputs(dataset, set_id):
+    """Input files of one image set as downloaded or found (before any registration)."""
+    dataset = base_dataset(dataset)
+    if dataset == "folder":
+        files = _folder_sets()[set_id]
         found = list(files.sources) + [p for p in (files.reference, files.focus_map) if p is not None]
         return {"data": [str(p) for p in found]}
-    return {"data": data_index(wildcards.dataset)}
+    return {"data": data_index(dataset)}
+
+
+def base_set_dir(dataset, set_id):
+    """Directory of one image set as downloaded or found (before any registration)."""
+    dataset = base_dataset(dataset)
+    return str(_folder_root() / set_id) if dataset == "folder" else f"{DATA}/{dataset}/{set_id}"
+
+
+def comparison_methods(dataset, set_id):
+    """Other programs' published results on a set: {method id: the file's path, once downloaded}."""
+    found = {}
+    base = base_dataset(dataset)
+    for method, stem in COMPARISONS.get(base, {}).items():
+        for dest in _manifest_dests(base):
+            if Path(dest).parent.name == set_id and Path(dest).stem == stem:
+                found[method] = f"{DATA}/{base}/{dest}"
+    return found
 
 
 def _has_given_map(dataset, set_id):
+    if is_aligned(dataset):
+        return False  # an annotated map is in the unregistered frames' geometry
     if dataset == "embedded":
         return True  # synthetic sets carry their exact map
     if dataset == "folder":
@@ -195,6 +253,8 @@ def methods_for(dataset, set_id):
             methods.append("enfuse")
         elif fuser == "official" and set_id in _official_sets(dataset):
             methods += [f"official_{kind}" for kind in OFFICIAL_KINDS]
+        elif fuser == "official":
+            methods += list(comparison_methods(dataset, set_id))
     return methods
 
 
