@@ -20,7 +20,7 @@ features a keypoint matcher needs:
 
 An alignment that cannot be trusted raises :class:`AlignmentError` naming the frame: a final correlation
 of the band-passed images below ``min_score`` (unrelated images, too little texture), or an implausible
-transform (scale outside 0.8-1.25, rotation above 10 degrees, a shift beyond a quarter of the frame).
+transform (scale outside 0.75-1.33, rotation above 10 degrees, a shift beyond a quarter of the frame).
 
 Conventions: pixel coordinates are ``(x, y)`` = (column, row), with the origin at the centre of the top-left
 pixel. ``Alignment.transforms[k]`` is a 3x3 matrix ``H`` mapping the homogeneous coordinates ``(x, y, 1)`` of

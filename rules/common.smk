@@ -62,7 +62,7 @@ def is_aligned(dataset):
 
 
 def aligned_dir(dataset, set_id):
-    """The folder rule align_set writes: the registered frames source_k.png and transforms.tsv."""
+    """The folder of the registered frames (source_k.png) and their transforms.tsv (made by align_set)."""
     return f"{DATA}/aligned/{base_dataset(dataset)}/{set_id}"
 
 
