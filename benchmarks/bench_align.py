@@ -4,7 +4,9 @@ Two parts, each printing its figures (and writing JSON with ``--json``):
 
 ``synthetic``: scikit-image pictures rendered as K-frame focus stacks (each frame sharp on its own band,
 defocused elsewhere with mffssim.defocus.defocus_layers), every frame but the middle one moved by a known
-similarity (scale 0.96-1.04, rotation up to 1 degree, shift up to 20 px; seeded). Reported: the transform
+similarity (scale 0.96-1.04, rotation up to 1 degree, shift up to 20 px; seeded). Frames are rendered at
+twice the size and reduced 2x2 (a moved frame is a new view of the scene, as a camera takes it, not a
+resampled copy of the registered frame). Reported: the transform
 error (RMS over the frame corners, pixels), and the fused PSNR against the sharp picture on the area every
 frame covers, for the aligned stack and for the perfectly registered one (same fusion settings).
 
@@ -55,6 +57,13 @@ def _similarity(scale, degrees, dx, dy, shape):
     return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]]) @ c @ r @ np.linalg.inv(c)
 
 
+def _reduce(image):
+    """2x2 mean: a camera's pixel of a scene rendered at twice the size."""
+    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    im = image[:h, :w]
+    return (0.25 * (im[0::2, 0::2] + im[1::2, 0::2] + im[0::2, 1::2] + im[1::2, 1::2])).astype(np.float32)
+
+
 def _psnr(a, b):
     return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2)))
 
@@ -75,17 +84,21 @@ def synthetic(args) -> list[dict]:
             picture = getattr(data, name)()
             h = args.size
             w = int(round(h * picture.shape[1] / picture.shape[0]))
-            sharp = transform.resize(picture, (h, w), anti_aliasing=True).astype(np.float32)
+            # the scene is rendered at twice the size and every frame reduced 2x2 at the end, as a camera
+            # samples it: a moved frame is a new view, not a resampled copy of the registered one
+            hi = transform.resize(picture, (2 * h, 2 * w), anti_aliasing=True).astype(np.float32)
+            sharp = _reduce(hi)
             k_frames = args.frames
-            layers = np.zeros((k_frames, h, w), np.float32)
+            layers = np.zeros((k_frames, 2 * h, 2 * w), np.float32)
             for k in range(k_frames):  # depth layers: vertical bands, each frame focused on one
-                layers[k, :, k * w // k_frames:(k + 1) * w // k_frames] = 1
-            registered = []
+                layers[k, :, k * 2 * w // k_frames:(k + 1) * 2 * w // k_frames] = 1
+            rendered = []
             for k in range(k_frames):
-                sigmas = [0.0 if j == k else 1.0 + 1.5 * abs(j - k) for j in range(k_frames)]
-                registered.append(defocus_layers(sharp, layers, sigmas))
-            registered = np.stack(registered)
+                sigmas = [0.0 if j == k else 2 * (1.0 + 1.5 * abs(j - k)) for j in range(k_frames)]
+                rendered.append(defocus_layers(hi, layers, sigmas))
+            registered = np.stack([_reduce(r) for r in rendered])
             anchor = (k_frames - 1) // 2
+            down = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1.0]])  # 2x coordinates -> 1x
             truths, moved = [], []
             for k in range(k_frames):
                 if k == anchor:
@@ -94,7 +107,8 @@ def synthetic(args) -> list[dict]:
                     continue
                 matrix = _similarity(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-20, 20, 2), (h, w))
                 truths.append(matrix)  # frame -> anchor
-                moved.append(warp_frame(registered[k], np.linalg.inv(matrix)))
+                matrix_hi = np.linalg.inv(down) @ matrix @ down
+                moved.append(_reduce(warp_frame(rendered[k], np.linalg.inv(matrix_hi))))
             moved = np.stack(moved)
             t0, c0 = time.perf_counter(), time.process_time()
             alignment = align_stack(moved)
