@@ -7,21 +7,21 @@ rule align_set:
         unpack(lambda wc: base_set_inputs(wc.base, wc.set)),
     output:
         folder=directory(f"{DATA}/aligned/{{base}}/{{set}}"),
+    log:
+        "logs/align/{base}/{set}.log",
+    benchmark:
+        "results/benchmarks/align/{base}/{set}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
     params:
         set_dir=lambda wc: base_set_dir(wc.base, wc.set),
         model=config["align"]["model"],
         match_brightness=config["align"]["match_brightness"],
         crop=config["align"]["crop"],
-    log:
-        "logs/align/{base}/{set}.log",
-    benchmark:
-        "results/benchmarks/align/{base}/{set}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/align_set.py"
 
@@ -31,22 +31,22 @@ rule comparison_result:
         unpack(set_inputs),
     output:
         fused="results/{dataset}/{set}/{comparison}/fused.png",
+    log:
+        "logs/fusion/{dataset}/{set}/{comparison}.log",
+    benchmark:
+        "results/benchmarks/fusion/{dataset}/{set}/{comparison}.tsv"
     wildcard_constraints:
         comparison="focus_stack",
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         result=lambda wc: comparison_methods(wc.dataset, wc.set)[wc.comparison],
         base_dir=lambda wc: base_set_dir(wc.dataset, wc.set),
         aligned=lambda wc: is_aligned(wc.dataset),
-    log:
-        "logs/fusion/{dataset}/{set}/{comparison}.log",
-    benchmark:
-        "results/benchmarks/fusion/{dataset}/{set}/{comparison}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/comparison_result.py"
