@@ -7,6 +7,11 @@ a failure to write (read-only folder, full disk) prints one line naming the file
 leaving what was there before untouched (the image and --save-map's map are renamed into place together).
 With ``--detector resnet --weights W.pt`` the trained network gives the map; for K > 2 sources the fusion
 then goes one pair at a time, ((X1 + X2) + X3) + ..., as the paper's MS-ResNet does.
+
+``mffssim align SRC1 SRC2 [SRC...] -o DIR`` registers a focus stack to its anchor frame (focus breathing,
+a hand-held camera: :mod:`mffssim.align`) and writes the aligned frames ``DIR/source_k.<ext>`` and
+``DIR/transforms.tsv``; ``mffssim fuse --align`` does the same in memory before fusing. Photos are read
+upright (EXIF Orientation), and the fused image keeps the anchor frame's ICC profile and EXIF.
 """
 from __future__ import annotations
 
@@ -18,7 +23,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .io import IMAGE_EXTENSIONS, atomic_write_all, read_focus_map, read_image_set, write_focus_map, write_image
+from .io import (
+    IMAGE_EXTENSIONS, atomic_write_all, focus_map_preview, read_focus_map, read_image_set, read_photo_metadata,
+    write_focus_map, write_image,
+)
 
 PROG = "mffssim"
 # Torch CPU threads of one fusion (--threads). One: measured with benchmarks/bench_threads.py on a busy 2-core
@@ -86,6 +94,42 @@ def _tol(text: str) -> float | None:
     return value
 
 
+def _jpeg_quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in 1..100, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be an integer in 1..100, got {value}")
+    return value
+
+
+def _anchor(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a 1-based frame number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a 1-based frame number, got {value}")
+    return value
+
+
+def _add_align_options(parser: argparse.ArgumentParser, *, prefix: str) -> None:
+    """The registration options shared by ``align`` and ``fuse --align``."""
+    from .align import MODELS
+
+    parser.add_argument(f"--{prefix}model", choices=MODELS, default="similarity",
+                        help="transform per frame (default: similarity = scale, rotation, shift; homography for tilt)")
+    parser.add_argument("--anchor", type=_anchor, metavar="N",
+                        help="1-based frame the others are aligned to (default: the middle one)")
+    parser.add_argument("--match-brightness", action="store_true",
+                        help="also match each frame's brightness and colour (gain and offset per channel) to the anchor")
+    parser.add_argument("--no-crop", action="store_true",
+                        help="keep the anchor's full frame (default: crop to the area every frame covers)")
+    parser.add_argument("--no-chain", action="store_true",
+                        help="align every frame directly to the anchor (default: to its neighbour, composed)")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (no usage block) with exit status 2."""
 
@@ -111,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fused image, written at the sources' bit depth (its folder is created)")
     fuse.add_argument("--map", metavar="MAP.png", help="focus map file (default: detect one)")
     fuse.add_argument("--save-map", metavar="PATH", help="also write the focus map used (PNG)")
+    fuse.add_argument("--save-map-preview", metavar="PATH",
+                      help="also write a picture of the map for people (PNG; K > 2: one colour per source)")
+    fuse.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="Q",
+                      help="quality of a JPEG output, 1-100 (default: 95)")
+    fuse.add_argument("--align", action="store_true",
+                      help="register the sources to the anchor frame first (focus breathing, hand-held stacks)")
+    fuse.add_argument("--save-transforms", metavar="PATH", help="with --align: also write the transforms file")
+    _add_align_options(fuse, prefix="align-")
     fuse.add_argument("--detector", choices=DETECTORS, default="lap",
                       help="focus detector when no --map is given (default: lap, the Laplacian energy)")
     fuse.add_argument("--weights", metavar="W.pt", help="weights of the ResNet detector (--detector resnet; K > 2 sources are fused one pair at a time)")
@@ -133,6 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"torch CPU threads (default: {DEFAULT_THREADS}: on a busy 2-core machine two threads made a "
                            "512x512 fusion 6-15x slower, and one thread needs only about 2 CPU-seconds for it)")
     fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    align = commands.add_parser(
+        "align",
+        help="register a focus stack to one frame (focus breathing, hand-held shots)",
+        description="Register K >= 2 frames of one scene to an anchor frame and write the aligned frames "
+                    "DIR/source_k.EXT with their transforms DIR/transforms.tsv (3x3 matrices; docs/photos.md).",
+    )
+    align.add_argument("sources", nargs="+", metavar="SRC", help="frames (8/16-bit PNG, TIFF, JPEG)")
+    align.add_argument("-o", "--output", required=True, metavar="DIR", help="folder of the aligned frames (created)")
+    align.add_argument("--ext", choices=("png", "tif", "jpg"), default="png",
+                       help="format of the aligned frames (default: png, at the sources' bit depth)")
+    align.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="Q", help="with --ext jpg (default: 95)")
+    _add_align_options(align, prefix="")
+    align.add_argument("-q", "--quiet", action="store_true", help="no per-frame lines")
     return parser
 
 
@@ -184,6 +249,27 @@ def _check_outputs(args) -> None:
     for what, path in inputs:
         if _same_file(output, path):
             raise CommandError(f"{output}: -o would overwrite {what}")
+    extras = [("--save-map-preview", getattr(args, "save_map_preview", None), ".png"),
+              ("--save-transforms", getattr(args, "save_transforms", None), None)]
+    taken = [output] + ([Path(args.save_map)] if args.save_map is not None else [])
+    for option, name, suffix in extras:
+        if name is None:
+            continue
+        path = Path(name)
+        if suffix is not None and path.suffix.lower() != suffix:
+            raise CommandError(f"{name}: {option} writes a PNG file (use a .png name)")
+        if path.exists() and path.is_dir():
+            raise CommandError(f"{path}: {option} is a directory")
+        _check_writable(path, option)
+        for other in taken:
+            if _same_file(path, other):
+                raise CommandError(f"{path}: {option} names the same file as another output")
+        for what, source in inputs:
+            if _same_file(path, source):
+                raise CommandError(f"{path}: {option} would overwrite {what}")
+        taken.append(path)
+    if getattr(args, "save_transforms", None) is not None and not args.align:
+        raise CommandError("--save-transforms needs --align")
 
 
 def _resnet_weights(args) -> str:
@@ -245,6 +331,13 @@ def run_fuse(args: argparse.Namespace) -> None:
     except (ValueError, RuntimeError) as error:  # torch: RuntimeError for a malformed name such as cpu:x
         raise CommandError(f"--device: {_one_line(error)}") from None
     sources, bit_depth = read_image_set(args.sources)
+    anchor = _anchor_index(args, len(sources))
+    alignment = None
+    if args.align:
+        sources, alignment = _align(args, sources, model=args.align_model)
+    elif args.map is None:
+        _warn_if_misregistered(args.sources, sources)
+    metadata = read_photo_metadata(args.sources[anchor])
     height, width = sources.shape[1:3]
     window = args.window if args.window is not None else window_size(height, width)
     if window > min(height, width):
@@ -257,10 +350,19 @@ def run_fuse(args: argparse.Namespace) -> None:
     else:
         result = fuse(sources, _focus_map(args, sources, device), device=device, **options)
     depth = bit_depth if bit_depth in (8, 16) else 16
-    writes = [(output, lambda tmp: write_image(tmp, result.image, depth))]
+    writes = [(output, lambda tmp: write_image(tmp, result.image, depth, metadata=metadata,
+                                               jpeg_quality=args.jpeg_quality))]
     if args.save_map is not None:
         writes.append((Path(args.save_map), lambda tmp: write_focus_map(tmp, result.focus_map)))
-    atomic_write_all(writes)  # both or neither
+    if args.save_map_preview is not None:
+        preview = focus_map_preview(result.focus_map)
+        writes.append((Path(args.save_map_preview), lambda tmp: write_image(tmp, preview)))
+    if args.save_transforms is not None:
+        from .align import format_transforms
+
+        text = format_transforms(alignment)
+        writes.append((Path(args.save_transforms), lambda tmp: Path(tmp).write_text(text, encoding="utf-8")))
+    atomic_write_all(writes)  # all or none
     if not args.quiet:
         print(
             f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
@@ -268,6 +370,85 @@ def run_fuse(args: argparse.Namespace) -> None:
             f"{torch.get_num_threads()} threads)",
             file=sys.stderr,
         )
+
+
+def _anchor_index(args, count: int) -> int:
+    """The 0-based anchor frame: --anchor, or the middle one."""
+    anchor = getattr(args, "anchor", None)
+    if anchor is None:
+        return (count - 1) // 2
+    if anchor > count:
+        raise CommandError(f"--anchor: frame {anchor} does not exist, there are {count} sources")
+    return anchor - 1
+
+
+def _align(args, sources, *, model: str):
+    """Register ``sources`` to the anchor (a CommandError naming the frame when it fails); return the
+    aligned frames (cropped unless --no-crop) and the Alignment."""
+    from .align import AlignmentError, align_stack, warp_frames
+
+    anchor = _anchor_index(args, len(sources))
+    say = None if args.quiet else (lambda line: print(f"{PROG} {args.command}: {line}", file=sys.stderr))
+    try:
+        alignment = align_stack(sources, anchor=anchor, model=model, chain=not args.no_chain,
+                                match_brightness=args.match_brightness, crop=not args.no_crop,
+                                names=[str(p) for p in args.sources], log=say)
+    except AlignmentError as error:
+        raise CommandError(str(error)) from None
+    x0, y0, w, h = alignment.crop
+    height, width = sources.shape[1:3]
+    print(f"{PROG} {args.command}: aligned to {args.sources[anchor]} ({model}); "
+          + (f"cropped to the common area {w}x{h} at ({x0}, {y0}) of {width}x{height}" if not args.no_crop
+             else f"full frame {width}x{height} kept (--no-crop; borders repeat the frames' edges)"),
+          file=sys.stderr)
+    return warp_frames(sources, alignment, crop=not args.no_crop), alignment
+
+
+# corners displaced by more than this (pixels) between the first and the last source: a warning
+MISREGISTRATION_PX = 1.5
+
+
+def _warn_if_misregistered(paths, sources) -> None:
+    """A cheap check (a coarse similarity fit of the last source to the first) and a warning on stderr."""
+    from .align import misregistration
+
+    moved = misregistration(sources)
+    if moved == moved and moved > MISREGISTRATION_PX:
+        print(f"{PROG} fuse: warning: the sources look misregistered ({paths[-1]} is displaced by about "
+              f"{moved:.1f} px from {paths[0]} at the corners); fusing them unaligned ghosts, use --align",
+              file=sys.stderr)
+
+
+def run_align(args: argparse.Namespace) -> None:
+    """Check the inputs, register the frames, write DIR/source_k.EXT and DIR/transforms.tsv together."""
+    from .align import format_transforms
+
+    folder = Path(args.output)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{folder}: -o must be a folder")
+    if len(args.sources) < 2:
+        raise CommandError(f"{args.sources[0]}: alignment needs at least two frames, got one")
+    targets = [folder / f"source_{k + 1}.{args.ext}" for k in range(len(args.sources))]
+    for target in targets:
+        _check_writable(target, "-o")
+        for source in args.sources:
+            if _same_file(target, Path(source)):
+                raise CommandError(f"{target}: -o would overwrite a source")
+    sources, bit_depth = read_image_set(args.sources)
+    aligned, alignment = _align(args, sources, model=args.model)
+    alignment.names = [Path(p).name for p in args.sources]
+    text = format_transforms(alignment)
+    metadata = [read_photo_metadata(p) for p in args.sources]
+    depth = bit_depth if bit_depth in (8, 16) else 16
+
+    def frame_writer(k):
+        return lambda tmp: write_image(tmp, aligned[k], depth, metadata=metadata[k], jpeg_quality=args.jpeg_quality)
+
+    writes = [(target, frame_writer(k)) for k, target in enumerate(targets)]
+    writes.append((folder / "transforms.tsv", lambda tmp: Path(tmp).write_text(text, encoding="utf-8")))
+    atomic_write_all(writes)
+    if not args.quiet:
+        print(f"{PROG} align: wrote {len(targets)} frames and {folder / 'transforms.tsv'}", file=sys.stderr)
 
 
 def _one_line(error: BaseException) -> str:
@@ -290,6 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "fuse":
             run_fuse(args)
+        elif args.command == "align":
+            run_align(args)
     except (CommandError, ValueError) as error:  # ImageError is a ValueError; messages name the file
         print(f"{PROG} {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR

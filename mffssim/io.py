@@ -113,14 +113,25 @@ def _decode(path: Path) -> np.ndarray:
     return np.asarray(iio.imread(path))
 
 
-def _encode(tmp: Path, data: np.ndarray, suffix: str) -> None:
-    """Write ``data`` (uint8/uint16, gray or colour) in the format that ``suffix`` names."""
+def _encode(tmp: Path, data: np.ndarray, suffix: str, metadata: "PhotoMetadata | None" = None,
+            jpeg_quality: int = 95) -> None:
+    """Write ``data`` (uint8/uint16, gray or colour) in the format that ``suffix`` names, with the photo
+    ``metadata`` that format holds (ICC profile: PNG, TIFF, JPEG; EXIF: JPEG, and its first-IFD tags in TIFF)."""
+    icc = metadata.icc if metadata is not None else None
+    exif = metadata.exif if metadata is not None else None
     if suffix == ".png":
-        tmp.write_bytes(imagecodecs.png_encode(data))
+        encoded = imagecodecs.png_encode(data)
+        tmp.write_bytes(_png_with_icc(encoded, icc) if icc else encoded)
     elif suffix in (".tif", ".tiff"):
-        tifffile.imwrite(tmp, data, photometric="rgb" if data.ndim == 3 else "minisblack")
+        extra = {"iccprofile": icc} if icc else {}
+        if exif:
+            extra["extratags"] = _tiff_tags(exif)
+        tifffile.imwrite(tmp, data, photometric="rgb" if data.ndim == 3 else "minisblack", **extra)
     elif suffix in (".jpg", ".jpeg"):
-        iio.imwrite(tmp, data, extension=suffix, quality=95)
+        extra = {"icc_profile": icc} if icc else {}
+        if exif:
+            extra["exif"] = exif
+        iio.imwrite(tmp, data, extension=suffix, quality=jpeg_quality, **extra)
     else:
         iio.imwrite(tmp, data, extension=suffix)
 
@@ -163,6 +174,7 @@ def read_image_and_depth(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         array = array[:, :, :-1]
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise ImageError(f"{path}: image has no pixels")
+    array = apply_orientation(array, image_orientation(path))  # photos: EXIF Orientation, upright
     image, depth = _to_float(array, path)
     return np.ascontiguousarray(image), depth
 
@@ -249,14 +261,19 @@ def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[Path], o
         raise
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8) -> None:
+def write_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, *,
+                metadata: "PhotoMetadata | None" = None, jpeg_quality: int = 95) -> None:
     """Write an image (``(H, W)`` or ``(H, W, C)``, C = 1 or 3) at 8 or 16 bits, atomically.
 
     Float values in [0, 1] are rounded to ``bit_depth`` bits (outside values are clipped); uint8 and uint16
     arrays are written as they are (bool as 0/255). PNG and TIFF hold both depths; JPEG (written at
-    quality 95), BMP and GIF hold 8 bits only, so 16-bit data are rounded to 8 bits there. Anything else
-    raises ValueError naming ``path``, and nothing is written.
+    ``jpeg_quality``, 1-100, default 95), BMP and GIF hold 8 bits only, so 16-bit data are rounded to 8 bits
+    there. ``metadata`` (:func:`read_photo_metadata`): its ICC profile goes into JPEG, TIFF and PNG files,
+    its EXIF into JPEG (whole) and TIFF (the camera tags of the first IFD). Anything else raises ValueError
+    naming ``path``, and nothing is written.
     """
+    if not (isinstance(jpeg_quality, (int, np.integer)) and 1 <= int(jpeg_quality) <= 100):
+        raise ValueError(f"jpeg_quality: must be an integer in 1..100, got {jpeg_quality!r}")
     path = Path(path)
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 1:
@@ -282,7 +299,10 @@ def write_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8) 
         if image.dtype == np.uint16:
             image = image.astype(np.float32) / 65535.0
     data = _quantise(image, bit_depth) if np.issubdtype(image.dtype, np.floating) else image
-    atomic_write(path, lambda tmp: _encode(tmp, data, suffix))
+    if metadata is not None and not (metadata.icc or metadata.exif):
+        metadata = None
+    extra = {} if metadata is None and jpeg_quality == 95 else {"metadata": metadata, "jpeg_quality": int(jpeg_quality)}
+    atomic_write(path, lambda tmp: _encode(tmp, data, suffix, **extra))
 
 
 def read_image_set(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, int]:
@@ -382,3 +402,160 @@ def find_image_sets(root: str | os.PathLike) -> dict[str, ImageSetFiles]:
         if len(files.sources) >= 2:
             sets[folder.name] = files
     return sets
+
+
+# ------------------------------------------------------------------------- photos (issue 15): orientation,
+# ICC profile and EXIF, map previews
+_EXIF_ORIENTATION = 0x0112
+_TIFF_COPIED_TAGS = (271, 272, 306, 315, 33432)  # make, model, date, artist, copyright
+
+
+@dataclass(frozen=True)
+class PhotoMetadata:
+    """What a fused photo inherits from its anchor frame: the ICC profile and the EXIF block (bytes, with
+    Orientation reset to 1 because the pixels are read upright); either may be None."""
+
+    icc: bytes | None = None
+    exif: bytes | None = None
+
+
+def image_orientation(path: str | os.PathLike) -> int:
+    """The EXIF/TIFF Orientation (1-8) of an image file; 1 when it has none or it cannot be read (never raises)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        if head in _TIFF_SIGNATURES:
+            with _quiet_decoders(), tifffile.TiffFile(path) as tif:
+                tag = tif.pages[0].tags.get(274)
+                value = int(tag.value) if tag is not None else 1
+        else:
+            from PIL import Image
+
+            with _quiet_decoders(), Image.open(path) as image:
+                value = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a damaged header or tag: the decoder reports what matters about the file
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an ``(H, W[, C])`` array as EXIF ``orientation`` (1-8) asks, so that it displays upright
+    (the transposes of Pillow's ``ImageOps.exif_transpose``)."""
+    if orientation == 2:
+        return array[:, ::-1]
+    if orientation == 3:
+        return array[::-1, ::-1]
+    if orientation == 4:
+        return array[::-1]
+    if orientation == 5:
+        return array.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(array, -1)
+    if orientation == 7:
+        return array[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(array, 1)
+    return array
+
+
+def read_photo_metadata(path: str | os.PathLike) -> PhotoMetadata:
+    """The ICC profile and EXIF (Orientation set to 1) of a JPEG, PNG or TIFF file; empty when it has none.
+
+    Never raises for a file :func:`read_image` accepts; an unreadable block is left out.
+    """
+    from PIL import Image
+
+    icc = exif = None
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        if head in _TIFF_SIGNATURES:
+            with _quiet_decoders(), tifffile.TiffFile(path) as tif:
+                tags = tif.pages[0].tags
+                tag = tags.get(34675)
+                icc = bytes(tag.value) if tag is not None else None
+                copied = Image.Exif()
+                for code in _TIFF_COPIED_TAGS:
+                    if code in tags and isinstance(tags[code].value, str):
+                        copied[code] = tags[code].value
+                if len(copied):
+                    copied[_EXIF_ORIENTATION] = 1
+                    exif = copied.tobytes()
+        else:
+            with _quiet_decoders(), Image.open(path) as image:
+                icc = image.info.get("icc_profile") or None
+                data = image.getexif()
+                if len(data):
+                    data[_EXIF_ORIENTATION] = 1
+                    exif = data.tobytes()
+    except Exception:
+        pass
+    return PhotoMetadata(icc=icc, exif=exif)
+
+
+def _png_with_icc(encoded: bytes, icc: bytes) -> bytes:
+    """A PNG with an ``iCCP`` chunk (profile name ``ICC``) inserted after its ``IHDR`` chunk."""
+    import zlib
+
+    body = b"ICC\x00\x00" + zlib.compress(icc)
+    chunk = struct.pack(">I", len(body)) + b"iCCP" + body + struct.pack(">I", zlib.crc32(b"iCCP" + body) & 0xFFFFFFFF)
+    end_of_ihdr = 8 + 8 + 13 + 4
+    return encoded[:end_of_ihdr] + chunk + encoded[end_of_ihdr:]
+
+
+def _tiff_tags(exif: bytes) -> list[tuple]:
+    """tifffile ``extratags`` for the ASCII camera tags of an EXIF block (its first IFD)."""
+    from PIL import Image
+
+    data = Image.Exif()
+    try:
+        data.load(exif)
+    except Exception:
+        return []
+    tags = []
+    for code in _TIFF_COPIED_TAGS:
+        value = data.get(code)
+        if isinstance(value, str) and value and value.isascii():
+            tags.append((code, "s", 0, value, True))
+    return tags
+
+
+# colours of the sources in a map preview (K > 2): Tableau 10, then evenly spread hues
+_PREVIEW_COLOURS = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+)
+
+
+def focus_map_preview(focus_map: np.ndarray, *, style: str = "color") -> np.ndarray:
+    """A viewable uint8 rendering of a ``(K, H, W)`` focus map.
+
+    K = 2: the gray map of the file (255 where source 1 is sharpest). K > 2: ``style="color"`` gives an RGB
+    image, one colour per source (Tableau 10 for the first ten); ``style="gray"`` spreads the labels over
+    0..255 (source 1 black, source K white).
+    """
+    focus_map = np.asarray(focus_map, dtype=np.float32)
+    if focus_map.ndim != 3 or focus_map.shape[0] < 2:
+        raise ValueError(f"focus_map: expected shape (K>=2, H, W), got {focus_map.shape}")
+    if style not in ("color", "gray"):
+        raise ValueError(f"style: expected 'color' or 'gray', got {style!r}")
+    count = focus_map.shape[0]
+    if count == 2:
+        return np.round(np.clip(focus_map[0], 0.0, 1.0) * 255).astype(np.uint8)
+    labels = np.argmax(focus_map, axis=0)
+    if style == "gray":
+        return np.round(labels * (255.0 / (count - 1))).astype(np.uint8)
+    import colorsys
+
+    colours = list(_PREVIEW_COLOURS[:count])
+    for k in range(len(colours), count):
+        r, g, b = colorsys.hsv_to_rgb((k - 10) / max(count - 10, 1), 0.65, 0.9)
+        colours.append((round(r * 255), round(g * 255), round(b * 255)))
+    return np.asarray(colours, dtype=np.uint8)[labels]
+
+
+def write_focus_map_preview(path: str | os.PathLike, focus_map: np.ndarray, *, style: str = "color") -> None:
+    """Write :func:`focus_map_preview` as an 8-bit PNG, atomically (a picture for people; the map file of
+    :func:`write_focus_map` stays the machine-readable one)."""
+    data = focus_map_preview(focus_map, style=style)
+    atomic_write(path, lambda tmp: _encode(tmp, data, ".png"))

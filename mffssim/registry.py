@@ -40,7 +40,7 @@ from pathlib import PurePosixPath
 from typing import Callable, Iterable, Mapping, Sequence
 
 from mffssim.datasets.manifest import DATASETS as DOWNLOADABLE
-from mffssim.datasets.manifest import EMBEDDED_SETS, load_manifest
+from mffssim.datasets.manifest import COMPARISONS, EMBEDDED_SETS, FRAME_SOURCES, load_manifest
 
 # ------------------------------------------------------------------------------------------------ data sets
 LOCAL = ("embedded", "folder")
@@ -77,8 +77,10 @@ def _manifest_sets(dataset: str) -> dict[str, ImageSet]:
         path = PurePosixPath(entry.dest)
         if len(path.parts) > 1:
             files.setdefault(path.parts[0], []).append(path.stem)
+    # sources are source_<k>, or frames named as upstream publishes them (FRAME_SOURCES)
+    source = re.compile(FRAME_SOURCES.get(dataset, r"^source_\d+$"))
     return {
-        set_id: ImageSet(dataset, set_id, sum(1 for s in stems if s.startswith("source_")),
+        set_id: ImageSet(dataset, set_id, sum(1 for s in stems if source.match(s)),
                          "reference" in stems, "focus_map" in stems)
         for set_id, stems in sorted(files.items())
     }
@@ -122,6 +124,18 @@ def _official() -> dict[str, frozenset[str]]:
 def official_datasets() -> tuple[str, ...]:
     """The data sets the authors published MS-Lap / MS-ResNet results for (``mffw``, ``lytro``, ``grayscale``)."""
     return tuple(d for d in DATASETS if d in _official())
+
+
+@functools.cache
+def comparison_files(dataset: str, set_id: str) -> dict[str, str]:
+    """Other programs' published results on one set ({method id: its dest in the data set's manifest}), e.g.
+    focus-stack's result on the ``focus_stack_examples`` stacks: methods of the ``official`` fuser too."""
+    wanted = COMPARISONS.get(dataset, {})
+    if not wanted:
+        return {}
+    dests = [PurePosixPath(e.dest) for e in load_manifest(dataset)]
+    return {method: str(d) for method, stem in wanted.items() for d in dests
+            if len(d.parts) > 1 and d.parts[0] == set_id and d.stem == stem}
 
 
 def official_sets(dataset: str) -> frozenset[str]:
@@ -185,8 +199,10 @@ FUSERS: tuple[Fuser, ...] = (
     Fuser("pixelwise", "Pixel-wise Eq. 1", detectors=("lap", "given", "resnet")),
     Fuser("average", "Average"),
     Fuser("enfuse", "enfuse", program="enfuse", package="enfuse"),
-    Fuser("official", "authors' published images", published=True,
-          ids=tuple((f"official_{kind}", f"{name}, authors' published images") for kind, name in OFFICIAL_KINDS.items())),
+    # the authors' published images, and other programs' published results (COMPARISONS) where a set has them
+    Fuser("official", "published images", published=True,
+          ids=tuple((f"official_{kind}", f"{name}, authors' published images") for kind, name in OFFICIAL_KINDS.items())
+          + (("focus_stack", "focus-stack (P. Aimonen), its published result"),)),
 )
 FUSER_NAMES: tuple[str, ...] = tuple(f.name for f in FUSERS)
 MAP_FUSERS: tuple[str, ...] = tuple(f.name for f in FUSERS if f.map_based)
@@ -299,13 +315,29 @@ def set_methods(
             continue
         if f.program is not None and which(f.program) is None:
             reason = f"the {f.program} program is not on PATH (Debian package {f.package or f.program})"
-        elif f.published and image_set.set_id not in official_sets(image_set.dataset):
-            reason = ("no published results for this data set" if not official_sets(image_set.dataset)
-                      else "no published results for this set")
+        elif f.published:
+            available = published_methods(image_set.dataset, image_set.set_id)
+            for method in f.method_ids():
+                plan[method] = None if method in available else (
+                    "no published results for this data set" if not published_methods(image_set.dataset)
+                    else "no published results for this set")
+            continue
         else:
             reason = None
         plan.update((method, reason) for method in f.method_ids())
     return plan
+
+
+def published_methods(dataset: str, set_id: str | None = None) -> frozenset[str]:
+    """The published methods a set has (the authors' ``official_<kind>``, other programs' results); with no
+    ``set_id``, those any set of the data set has."""
+    sets = [set_id] if set_id is not None else list(image_sets(dataset)) if dataset in DOWNLOADABLE else []
+    found = set()
+    for s in sets:
+        if s in official_sets(dataset):
+            found.update(f"official_{kind}" for kind in OFFICIAL_KINDS)
+        found.update(comparison_files(dataset, s))
+    return frozenset(found)
 
 
 def skipped_methods(plans: Mapping[str, Mapping[str, str | None]]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 # Shared by all stages: config validation, the data sets and their image sets, the methods of each
 # set, wildcard constraints and input functions (no rules here).
+import dataclasses
 import functools
 import shutil
 import sys
@@ -23,12 +24,35 @@ class ConfigError(ValueError):
     """A config value that passed the schema but cannot be used (names the key)."""
 
 
+# ------------------------------------------------------------------------------------ aligned data sets
+# config `align.datasets`: each data set of `datasets` named there is also fused after registration
+# (rules/align.smk), as the data set `<name>_aligned`; `folder.align: true` registers the `folder` sets in
+# place.
+ALIGNED_SUFFIX = "_aligned"
+ALIGNED = {f"{name}{ALIGNED_SUFFIX}": name for name in config["align"]["datasets"] if name in config["datasets"]}
+
+
+def base_dataset(dataset):
+    """The data set an aligned one was made from (itself for the others)."""
+    return ALIGNED.get(dataset, dataset)
+
+
+def is_aligned(dataset):
+    return dataset in ALIGNED or (dataset == "folder" and config["folder"]["align"])
+
+
+def aligned_dir(dataset, set_id):
+    """The folder of the registered frames (source_k.png) and their transforms.tsv (made by align_set)."""
+    return f"{DATA}/aligned/{base_dataset(dataset)}/{set_id}"
+
+
 def _alternation(names):
     return "|".join(sorted(names, key=len, reverse=True))
 
 
 wildcard_constraints:
-    dataset=_alternation(registry.DATASETS),
+    dataset=_alternation(registry.DATASETS + tuple(ALIGNED)),
+    base=_alternation(registry.DATASETS),
     downloadable=_alternation(registry.DOWNLOADABLE),
     set=r"[A-Za-z0-9_.-]+",
     detector=_alternation(registry.DETECTOR_NAMES),
@@ -65,7 +89,11 @@ def _folder_root():
 
 @functools.cache
 def image_sets(dataset):
-    """registry.ImageSet of every set of a data set (K, reference, focus map), known when the workflow is parsed."""
+    """registry.ImageSet of every set of a data set (K, reference, focus map), known when the workflow is parsed.
+
+    An aligned data set has its base's sets, without their annotated maps (drawn on the unregistered frames)."""
+    if dataset in ALIGNED:
+        return {s: dataclasses.replace(found, focus_map=False) for s, found in image_sets(ALIGNED[dataset]).items()}
     if dataset == "folder":
         found = registry.image_sets("folder", _folder_sets())
         if not found:
@@ -90,6 +118,7 @@ def _selected_set_ids(dataset):
 
 
 SETS = {dataset: _selected_set_ids(dataset) for dataset in config["datasets"]}
+SETS.update({aligned: SETS[base] for aligned, base in ALIGNED.items()})
 
 
 def _check_config_values():
@@ -116,7 +145,9 @@ _check_config_values()
 
 
 def set_dir(dataset, set_id):
-    """Directory holding one image set's files."""
+    """Directory holding one image set's files (the registered frames for an aligned data set)."""
+    if is_aligned(dataset):
+        return aligned_dir(dataset, set_id)
     if dataset == "folder":
         return str(_folder_root() / set_id)
     return f"{DATA}/{dataset}/{set_id}"
@@ -128,12 +159,33 @@ def data_index(dataset):
 
 
 def set_inputs(wildcards):
-    """Input files of one image set: the data set's index, or for `folder` the user's files themselves."""
-    if wildcards.dataset == "folder":
-        files = _folder_sets()[wildcards.set]
+    """Input files of one image set: the data set's index, or for `folder` the user's files themselves;
+    for an aligned data set, the registered frames' folder."""
+    if is_aligned(wildcards.dataset):
+        return {"data": aligned_dir(wildcards.dataset, wildcards.set)}
+    return base_set_inputs(wildcards.dataset, wildcards.set)
+
+
+def base_set_inputs(dataset, set_id):
+    """Input files of one image set as downloaded or found (before any registration)."""
+    dataset = base_dataset(dataset)
+    if dataset == "folder":
+        files = _folder_sets()[set_id]
         found = list(files.sources) + [p for p in (files.reference, files.focus_map) if p is not None]
         return {"data": [str(p) for p in found]}
-    return {"data": data_index(wildcards.dataset)}
+    return {"data": data_index(dataset)}
+
+
+def base_set_dir(dataset, set_id):
+    """Directory of one image set as downloaded or found (before any registration)."""
+    dataset = base_dataset(dataset)
+    return str(_folder_root() / set_id) if dataset == "folder" else f"{DATA}/{dataset}/{set_id}"
+
+
+def comparison_methods(dataset, set_id):
+    """Other programs' published results on a set: {method id: the file's path, once downloaded}."""
+    base = base_dataset(dataset)
+    return {method: f"{DATA}/{base}/{dest}" for method, dest in registry.comparison_files(base, set_id).items()}
 
 
 def _has_given_map(dataset, set_id):

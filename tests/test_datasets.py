@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 COUNTS = {
     "mffw": (43, 16), "lytro": (53, 24), "grayscale": (20, 10), "mfifb": (164, 82), "nyu_d_100": (300, 100),
     "mf_voc_subset": (360, 120), "mffssim_official_results": (160, 3), "mffssim_examples": (3, 1),
-    "voc_seg_samples": (28, 14),
+    "voc_seg_samples": (28, 14), "focus_stack_examples": (18, 2),
 }
 HEADER = "dest\tsha256\tbytes\turl\n"
 
@@ -291,3 +291,25 @@ def test_dest_with_spaces_is_quoted(serve_directory, tmp_path):
     for mirror, out in ((serve_directory(tmp_path / "mirror"), "http"), (tmp_path / "mirror", "dir")):
         [path] = download_dataset("tiny", tmp_path / out, mirror=mirror, manifest_dir=manifests)
         assert path == tmp_path / out / "set a" / "source_1.png" and path.read_bytes() == payload
+
+
+def test_focus_stack_frames_are_linked_as_sources(tmp_path):
+    """focus_stack_examples keeps the upstream names (pcb/pcb_001.jpg); its frames become source_k."""
+    from mffssim.datasets.stacks import frame_files, link_frame_sources
+    from mffssim.io import find_image_sets
+
+    frames = frame_files("focus_stack_examples")
+    assert list(frames) == ["depthmap", "pcb"]
+    assert len(frames["pcb"]) == 7 and frames["pcb"][0] == "pcb/pcb_001.jpg"
+    assert len(frames["depthmap"]) == 10 and frames["depthmap"][0] == "depthmap/pcb_000.JPG"
+    assert frame_files("lytro") == {}
+    for dests in frames.values():
+        for dest in dests:
+            (tmp_path / dest).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / dest).write_bytes(dest.encode())
+    made = link_frame_sources("focus_stack_examples", tmp_path)
+    assert len(made) == 17
+    sets = find_image_sets(tmp_path)
+    assert [p.name for p in sets["depthmap"].sources][:2] == ["source_1.jpg", "source_2.jpg"]
+    assert (tmp_path / "pcb" / "source_7.jpg").read_bytes() == b"pcb/pcb_007.jpg"
+    assert link_frame_sources("focus_stack_examples", tmp_path) == []  # again: nothing to do

@@ -27,12 +27,21 @@ DATASETS: tuple[str, ...] = (
     "mffssim_official_results",
     "mffssim_examples",
     "voc_seg_samples",
+    "focus_stack_examples",  # real, unregistered focus stacks (see FRAME_SOURCES below)
 )
 # The embedded data set's image sets (made by .embedded); kept here with the other static names so that
 # planning a workflow needs no image library.
 EMBEDDED_SETS: tuple[str, ...] = (
     "camera", "coins", "horse", "astronaut", "coffee", "chelsea_k3", "motorcycle_k2", "motorcycle_k3",
 )
+
+# ---- real focus stacks (issue 15): data sets whose frames are not named source_k -------------------------
+# Kept in one place so that a registry module can take them over. FRAME_SOURCES: a regular expression on a
+# frame's file stem whose group 1 orders the frames; after a download the k-th frame of each set is linked as
+# source_k (mffssim.datasets.stacks.link_frame_sources), so the sets read like every other one.
+# COMPARISONS: another program's published result on a set, used as a comparison method (file stem -> method).
+FRAME_SOURCES: dict[str, str] = {"focus_stack_examples": r"^pcb_(\d+)$"}
+COMPARISONS: dict[str, dict[str, str]] = {"focus_stack_examples": {"focus_stack": "focus_stack_result"}}
 
 # the test-vector sets (manifests in resources/testvectors; a mirror holds them beside the datasets)
 TESTVECTOR_SETS: tuple[str, ...] = ("fusion_metrics", "fsim")

@@ -1,0 +1,192 @@
+"""Registration of focus stacks (mffssim.align) and the commands `mffssim align` / `fuse --align`."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import data, transform
+
+from mffssim.align import (
+    Alignment, AlignmentError, align_stack, common_area, corner_error, estimate_transform, format_transforms,
+    read_transforms, warp_frame, warp_frames, write_transforms,
+)
+from mffssim.cli import main
+from mffssim.defocus import gaussian_blur
+from mffssim.io import read_image, write_image
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def similarity(scale, degrees, dx, dy, shape):
+    """Scale and turn about the centre, then shift."""
+    h, w = shape
+    c = np.array([[1, 0, (w - 1) / 2], [0, 1, (h - 1) / 2], [0, 0, 1.0]])
+    a = np.deg2rad(degrees)
+    r = np.array([[scale * np.cos(a), -scale * np.sin(a), 0], [scale * np.sin(a), scale * np.cos(a), 0], [0, 0, 1]])
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]]) @ c @ r @ np.linalg.inv(c)
+
+
+def picture(shape=(160, 200)):
+    return transform.resize(data.astronaut(), shape, anti_aliasing=True).astype(np.float32)
+
+
+def stack(shape=(160, 200), seed=0, count=3):
+    """Frames focused on vertical bands, each moved by a known similarity; the true frame->anchor matrices."""
+    rng = np.random.default_rng(seed)
+    sharp = picture(shape)
+    w = shape[1]
+    frames, truths = [], []
+    anchor = (count - 1) // 2
+    for k in range(count):
+        band = np.zeros(shape + (1,), np.float32)
+        band[:, k * w // count:(k + 1) * w // count] = 1
+        frame = sharp * band + gaussian_blur(sharp, 2.5) * (1 - band)
+        if k == anchor:
+            truths.append(np.eye(3))
+        else:
+            move = similarity(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-8, 8, 2), shape)
+            frame = warp_frame(frame, np.linalg.inv(move))  # frame pixel x shows the anchor at move @ x
+            truths.append(move)  # frame -> anchor
+        frames.append(frame)
+    return np.stack(frames), truths
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recovers_known_similarities_across_focus(seed):
+    frames, truths = stack(seed=seed)
+    alignment = align_stack(frames)
+    assert alignment.anchor == 1
+    for k in range(3):
+        assert corner_error(alignment.transforms[k], truths[k], frames.shape[1:3]) < 0.2
+    x0, y0, w, h = alignment.crop
+    assert 0 <= x0 and 0 <= y0 and x0 + w <= 200 and y0 + h <= 160 and w * h > 0.6 * 200 * 160
+
+
+def test_each_model_recovers_a_similarity():
+    frames, truths = stack(seed=3, count=2)
+    for model, limit in (("affine", 0.3), ("homography", 0.5)):  # more parameters, the same 200x160 pixels
+        matrix, score = estimate_transform(frames[1], frames[0], model=model)
+        assert corner_error(matrix, truths[1], frames.shape[1:3]) < limit, model
+        assert score > 0.5
+
+
+def test_unrelated_images_fail_clearly():
+    a = picture()
+    b = transform.resize(data.camera(), (160, 200), anti_aliasing=True).astype(np.float32)[:, :, None].repeat(3, 2)
+    with pytest.raises(AlignmentError, match=r"^frame 1.*alignment failed|^frame 1.*implausible"):
+        align_stack(np.stack([a, b]), anchor=1)
+
+
+def test_flat_images_fail_clearly():
+    flat = np.full((2, 64, 64, 1), 0.5, np.float32)
+    with pytest.raises(AlignmentError, match="frame 2"):
+        align_stack(flat)
+
+
+def test_common_area_of_identity_and_shift():
+    eye = np.tile(np.eye(3), (2, 1, 1))
+    assert common_area(eye, (20, 30)) == (0, 0, 30, 20)
+    eye[1, 0, 2] = 3.0  # frame 2 lands 3 px to the right: anchor columns 0..2 are not covered
+    assert common_area(eye, (20, 30)) == (3, 0, 27, 20)
+
+
+def test_warp_frames_crops_and_keeps_the_anchor():
+    frames, _ = stack(seed=0)
+    alignment = align_stack(frames)
+    out = warp_frames(frames, alignment)
+    x0, y0, w, h = alignment.crop
+    assert out.shape == (3, h, w, 3) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[1], frames[1][y0:y0 + h, x0:x0 + w])
+    full = warp_frames(frames, alignment, crop=False)
+    assert full.shape == frames.shape
+
+
+def test_brightness_matching_fits_gain_and_offset():
+    frames, _ = stack(seed=0, count=2)
+    frames[0] = np.clip(frames[0] * 0.8 + 0.05, 0, 1)
+    alignment = align_stack(frames, match_brightness=True, anchor=1)
+    np.testing.assert_allclose(alignment.gains[0], 1 / 0.8, rtol=0.05)
+    np.testing.assert_allclose(alignment.offsets[0], -0.05 / 0.8, atol=0.02)
+
+
+def test_transforms_file_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    matrices = np.tile(np.eye(3), (3, 1, 1))
+    matrices[0, :2] += rng.normal(0, 0.01, (2, 3))
+    alignment = Alignment(matrices, 1, (40, 50), (2, 3, 45, 30), "affine", np.array([0.9, 1.0, 0.8]),
+                          rng.random((3, 3)), rng.random((3, 3)), ["a b.jpg", "c.jpg", "d.jpg"])
+    path = tmp_path / "t.tsv"
+    write_transforms(path, alignment)
+    back = read_transforms(path)
+    np.testing.assert_array_equal(back.transforms, matrices)
+    assert (back.anchor, back.shape, back.crop, back.model, back.names) == (1, (40, 50), (2, 3, 45, 30), "affine", alignment.names)
+    np.testing.assert_array_equal(back.gains, alignment.gains)
+    np.testing.assert_array_equal(back.offsets, alignment.offsets)
+    assert format_transforms(back) == path.read_text()
+    (tmp_path / "bad.tsv").write_text(path.read_text().replace("\t0.0\t", "\tx\t", 1))
+    with pytest.raises(ValueError, match=r"bad.tsv:\d+: could not convert"):
+        read_transforms(tmp_path / "bad.tsv")
+    (tmp_path / "none.tsv").write_text("hello\n")
+    with pytest.raises(ValueError, match="none.tsv: not a transforms file"):
+        read_transforms(tmp_path / "none.tsv")
+
+
+def _write_stack(folder, count=3, seed=0):
+    frames, truths = stack(seed=seed, count=count)
+    paths = []
+    for k, frame in enumerate(frames):
+        paths.append(str(folder / f"f{k + 1}.png"))
+        write_image(paths[-1], frame)
+    return paths, truths
+
+
+def test_align_command_writes_frames_and_transforms(tmp_path, capsys):
+    paths, truths = _write_stack(tmp_path)
+    out = tmp_path / "aligned"
+    assert main(["align", *paths, "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "cropped to the common area" in err
+    alignment = read_transforms(out / "transforms.tsv")
+    assert alignment.names == ["f1.png", "f2.png", "f3.png"]
+    for k in range(3):
+        assert corner_error(alignment.transforms[k], truths[k], (160, 200)) < 0.3
+    x0, y0, w, h = alignment.crop
+    assert read_image(out / "source_1.png").shape == (h, w, 3)
+    assert sorted(p.name for p in out.iterdir()) == ["source_1.png", "source_2.png", "source_3.png", "transforms.tsv"]
+
+
+def test_align_command_fails_in_one_line_and_writes_nothing(tmp_path, capsys):
+    a = tmp_path / "a.png"
+    b = tmp_path / "b.png"
+    write_image(a, picture())
+    write_image(b, np.full((160, 200, 3), 0.5, np.float32))
+    out = tmp_path / "aligned"
+    assert main(["align", str(a), str(b), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mffssim align: error: ") and "b.png" in err[0]
+    assert not out.exists()
+
+
+def test_fuse_align_end_to_end(tmp_path, capsys):
+    paths, _ = _write_stack(tmp_path, count=2)
+    out = tmp_path / "fused.png"
+    transforms = tmp_path / "t.tsv"
+    assert main(["fuse", *paths, "-o", str(out), "--align", "--save-transforms", str(transforms),
+                 "--iterations", "3", "--window", "5", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "cropped to the common area" in err and "misregistered" not in err
+    alignment = read_transforms(transforms)
+    assert read_image(out).shape == (alignment.crop[3], alignment.crop[2], 3)
+
+
+def test_fuse_warns_about_a_misregistered_stack(tmp_path, capsys):
+    paths, _ = _write_stack(tmp_path, count=2)
+    assert main(["fuse", *paths, "-o", str(tmp_path / "o.png"), "--iterations", "2", "--window", "5", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the sources look misregistered" in err and "--align" in err
+    # a registered pair: no warning
+    sharp = picture()
+    write_image(tmp_path / "r1.png", sharp)
+    write_image(tmp_path / "r2.png", gaussian_blur(sharp, 1.5))
+    assert main(["fuse", str(tmp_path / "r1.png"), str(tmp_path / "r2.png"), "-o", str(tmp_path / "r.png"),
+                 "--iterations", "2", "--window", "5", "-q"]) == 0
+    assert "misregistered" not in capsys.readouterr().err
