@@ -205,6 +205,8 @@ FUSERS: tuple[Fuser, ...] = (
           + (("focus_stack", "focus-stack (P. Aimonen), its published result"),)),
 )
 FUSER_NAMES: tuple[str, ...] = tuple(f.name for f in FUSERS)
+# other programs' published results, each belonging to the data sets that publish it (COMPARISONS)
+_COMPARISON_IDS = frozenset(method for by_method in COMPARISONS.values() for method in by_method)
 MAP_FUSERS: tuple[str, ...] = tuple(f.name for f in FUSERS if f.map_based)
 _BY_NAME = {f.name: f for f in FUSERS}
 
@@ -318,6 +320,8 @@ def set_methods(
         elif f.published:
             available = published_methods(image_set.dataset, image_set.set_id)
             for method in f.method_ids():
+                if method in _COMPARISON_IDS and method not in published_methods(image_set.dataset):
+                    continue  # another data set's program: not planned here, nor reported as skipped
                 plan[method] = None if method in available else (
                     "no published results for this data set" if not published_methods(image_set.dataset)
                     else "no published results for this set")

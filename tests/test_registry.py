@@ -23,15 +23,30 @@ def test_every_method_id_parses_back_to_its_fuser_and_detector():
             assert parsed.detector is None
 
 
-def test_the_grammar_as_written_in_the_issue():
+def test_the_method_id_grammar():
     expected = {f"{f}-{d}" for f in ("mffssim_paper", "mffssim_reference", "pixelwise") for d in ("lap", "given", "resnet")}
     expected |= {"mffssim_paper_long-lap", "mffssim_paper_long-given"}
-    expected |= {"average", "enfuse", "official_ms_lap", "official_ms_resnet"}
+    expected |= {"average", "enfuse", "official_ms_lap", "official_ms_resnet", "focus_stack"}
     assert set(registry.METHOD_IDS) == expected
     assert registry.MAP_FUSERS == ("mffssim_paper", "mffssim_reference", "mffssim_paper_long", "pixelwise")
     assert registry.FUSER_NAMES == registry.MAP_FUSERS + ("average", "enfuse", "official")
     assert registry.parse_method("pixelwise-given") == registry.Method("pixelwise-given", "pixelwise", "given")
     assert registry.parse_method("official_ms_lap") == registry.Method("official_ms_lap", "official", None)
+    assert registry.parse_method("focus_stack") == registry.Method("focus_stack", "official", None)
+
+
+def test_published_methods_per_set():
+    assert registry.published_methods("mffw", "mffw2_01") == {"official_ms_lap", "official_ms_resnet"}
+    assert registry.published_methods("focus_stack_examples", "pcb") == {"focus_stack"}
+    assert registry.published_methods("focus_stack_examples", "depthmap") == frozenset()
+    assert registry.published_methods("nyu_d_100") == frozenset()
+    stacks = registry.image_sets("focus_stack_examples")
+    assert {s: i.n_sources for s, i in stacks.items()} == {"depthmap": 10, "pcb": 7}
+    plan = registry.set_methods(["official"], ["lap"], stacks["depthmap"])
+    assert plan["focus_stack"] == "no published results for this set" and set(plan) == {
+        "official_ms_lap", "official_ms_resnet", "focus_stack"}
+    # focus-stack's result belongs to its data set: other data sets neither plan nor report it
+    assert "focus_stack" not in registry.set_methods(["official"], ["lap"], registry.image_sets("mffw")["mffw2_01"])
 
 
 def _near_misses():
@@ -58,7 +73,7 @@ def test_the_regex_accepts_exactly_the_valid_ids():
 def test_method_ids_follow_fusers_and_detectors_in_the_order_asked():
     assert registry.method_ids(["pixelwise", "mffssim_paper_long", "average"], ["resnet", "lap"]) == (
         "pixelwise-resnet", "pixelwise-lap", "mffssim_paper_long-lap", "average")
-    assert registry.method_ids(["official"]) == ("official_ms_lap", "official_ms_resnet")
+    assert registry.method_ids(["official"]) == ("official_ms_lap", "official_ms_resnet", "focus_stack")
     with pytest.raises(ValueError, match="unknown fuser 'nope'"):
         registry.method_ids(["nope"])
 
