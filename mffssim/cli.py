@@ -21,7 +21,7 @@ import os
 import pickle
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .io import (
     IMAGE_EXTENSIONS, atomic_write_all, focus_map_preview, read_focus_map, read_image_set, read_photo_metadata,
@@ -42,34 +42,24 @@ class CommandError(Exception):
     """A problem with the command's inputs: printed as one line, exit status 2."""
 
 
-def _odd_window(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an odd positive integer, got {text!r}") from None
-    if value < 1 or value % 2 == 0:
-        raise argparse.ArgumentTypeError(f"must be an odd positive integer, got {value}")
-    return value
+def _integer(what: str, accept) -> Callable[[str], int]:
+    """An argparse type: an integer that ``accept`` takes, else an error that says ``what`` is expected."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
-
-
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (torch CPU threads), got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (torch CPU threads), got {value}")
-    return value
+_odd_window = _integer("an odd positive integer", lambda v: v >= 1 and v % 2 == 1)
+_positive_int = _integer("a non-negative integer", lambda v: v >= 0)
+_threads = _integer("a positive integer (torch CPU threads)", lambda v: v >= 1)
 
 
 def _positive_float(text: str) -> float:
@@ -94,24 +84,8 @@ def _tol(text: str) -> float | None:
     return value
 
 
-def _jpeg_quality(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer in 1..100, got {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be an integer in 1..100, got {value}")
-    return value
-
-
-def _anchor(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a 1-based frame number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a 1-based frame number, got {value}")
-    return value
+_jpeg_quality = _integer("an integer in 1..100", lambda v: 1 <= v <= 100)
+_anchor = _integer("a 1-based frame number", lambda v: v >= 1)
 
 
 def _add_align_options(parser: argparse.ArgumentParser, *, prefix: str) -> None:

@@ -404,7 +404,7 @@ def find_image_sets(root: str | os.PathLike) -> dict[str, ImageSetFiles]:
     return sets
 
 
-# ------------------------------------------------------------------------- photos (issue 15): orientation,
+# ------------------------------------------------------------------------- photos: orientation,
 # ICC profile and EXIF, map previews
 _EXIF_ORIENTATION = 0x0112
 _TIFF_COPIED_TAGS = (271, 272, 306, 315, 33432)  # make, model, date, artist, copyright

@@ -1,4 +1,4 @@
-# Registration of focus stacks (issue 15): the aligned data sets `<name>_aligned` (config align.datasets)
+# Registration of focus stacks: the aligned data sets `<name>_aligned` (config align.datasets)
 # and `folder` with folder.align, and other programs' published results as comparison methods.
 
 

@@ -35,7 +35,7 @@ EMBEDDED_SETS: tuple[str, ...] = (
     "camera", "coins", "horse", "astronaut", "coffee", "chelsea_k3", "motorcycle_k2", "motorcycle_k3",
 )
 
-# ---- real focus stacks (issue 15): data sets whose frames are not named source_k -------------------------
+# ---- real focus stacks: data sets whose frames are not named source_k -------------------------
 # Kept in one place so that a registry module can take them over. FRAME_SOURCES: a regular expression on a
 # frame's file stem whose group 1 orders the frames; after a download the k-th frame of each set is linked as
 # source_k (mffssim.datasets.stacks.link_frame_sources), so the sets read like every other one.
