@@ -28,10 +28,10 @@ frame k to the anchor frame's coordinates (``H`` of the anchor is the identity).
 largest axis-aligned rectangle of the anchor frame that every warped frame covers; :func:`warp_frames`
 crops to it by default. Transform files (:func:`write_transforms`) are described in ``docs/photos.md``.
 
-Example
--------
->>> alignment = align_stack(frames)                      # frames: float32 (K, H, W, C) in [0, 1]
->>> aligned = warp_frames(frames, alignment)              # (K, h, w, C), cropped to the common area
+Example (``frames``: float32 ``(K, H, W, C)`` in [0, 1])::
+
+    alignment = align_stack(frames)
+    aligned = warp_frames(frames, alignment)  # (K, h, w, C), cropped to the common area
 """
 from __future__ import annotations
 
