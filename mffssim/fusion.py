@@ -37,6 +37,7 @@ True
 """
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import time
@@ -57,6 +58,8 @@ DETECTORS = ("lap", "resnet")
 INITS = ("mean", "pixelwise")
 # which iterate fuse() returns: the best one it saw (default) or the last one (the authors' code)
 KEEPS = ("best", "last")
+# fuse(solver=): the band solver where it applies (one-hot map, pixel-wise start), or always the whole frame
+SOLVERS = ("auto", "band", "full")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # tol compares the best Q of the latest TOL_WINDOW iterates with the best Q of the iterates before them
 TOL_WINDOW = 10
@@ -67,6 +70,7 @@ MIN_STOP_ITERATION = 2 * TOL_WINDOW
 MAX_LR = 1e30
 # "adam-cosine" decays its learning rate to this fraction of the first one
 _COSINE_FLOOR = 1e-2
+_log = logging.getLogger("mffssim")
 
 
 @dataclass
@@ -286,6 +290,9 @@ def fuse(
     device: str = "auto",
     dtype: str = "float32",
     progress: bool = False,
+    solver: str = "auto",
+    tile: int | None = None,
+    max_memory: float | None = None,
 ) -> FusionResult:
     """Fuse K registered sources by maximising the MFF-SSIM index Q (Algorithm 1).
 
@@ -310,6 +317,13 @@ def fuse(
         "last" returns the last iterate, as the authors' code does.
     device : "auto" (CUDA if available), "cpu" or "cuda". dtype : "float32" or "float64".
     progress : show a tqdm bar with Q.
+    solver : "auto" (default): the band solver (:mod:`mffssim.band`) when the map is one-hot and ``init`` is
+        "pixelwise", else the full-frame one (the choice is logged on the ``mffssim`` logger); "band" insists
+        on the band solver (ValueError where it does not apply); "full" always evaluates the whole frame.
+        Both give the same Q, trace, stopping and image up to float32 round-off.
+    tile : the band solver's tile side in window centres (default 128, at least W - 1).
+    max_memory : bytes the band solver may keep per-tile statistics in (default: no limit); beyond it a
+        tile's statistics are rebuilt at each step (slower, same result).
 
     Returns
     -------
@@ -342,6 +356,17 @@ def fuse(
             )
         focus_map = laplacian_focus_map(sources, window)
     focus_map = _check_map(focus_map, sources.shape)
+    solver = _choose("solver", solver, SOLVERS)
+    one_hot = bool(np.all((focus_map == 0) | (focus_map == 1)) and np.all(focus_map.sum(0) == 1))
+    band_ok = one_hot and isinstance(init, str) and init == "pixelwise"
+    if solver == "band" and not band_ok:
+        raise ValueError("solver: 'band' needs a one-hot focus map and init='pixelwise'")
+    if solver != "full":
+        if band_ok:
+            return _fuse_band(sources, focus_map, window=window, variant=variant, optimizer=optimizer, lr=float(lr),
+                              iterations=int(iterations), tol=tol, keep=keep, device=torch_device, dtype=dtype,
+                              progress=progress, tile=tile, max_memory=max_memory)
+        _log.info("full-frame solver: %s", "the focus map is not one-hot" if not one_hot else f"init={init!r}")
     start_image = _initial_image(init, sources, focus_map)
 
     started = time.perf_counter()
@@ -391,5 +416,40 @@ def fuse(
         stopped_early=stopped,
         returned_iteration=returned,
         settings={"lr": float(lr), "tol": tol, "init": init if isinstance(init, str) else "array", "dtype": dtype,
-                  "keep": keep},
+                  "keep": keep, "solver": "full"},
     )
+
+
+def _fuse_band(sources, focus_map, *, window, variant, optimizer, lr, iterations, tol, keep, device, dtype,
+               progress, tile, max_memory) -> FusionResult:
+    """fuse() by the band solver (one-hot map, pixel-wise start): mffssim.band."""
+    from .band import ArraySources, solve_band
+
+    started = time.perf_counter()
+    labels = label_map(focus_map)
+    start = pixelwise_fuse(sources, focus_map)
+    y = torch.from_numpy(start).permute(2, 0, 1).to(device=device, dtype=DTYPES[dtype]).contiguous()
+    outcome = solve_band(ArraySources(sources), labels, y, window, variant, optimizer=optimizer, lr=lr,
+                         iterations=iterations, tol=tol, keep=keep, tile=tile,
+                         cache_bytes=math.inf if max_memory is None else float(max_memory), progress=progress)
+    image = outcome.image.permute(1, 2, 0).to(device="cpu", dtype=torch.float32).numpy().copy()
+    return FusionResult(
+        image=image,
+        focus_map=focus_map,
+        window=window,
+        trace=outcome.trace,
+        iterations=outcome.iterations,
+        seconds=time.perf_counter() - started,
+        variant=variant,
+        optimizer=optimizer,
+        device=str(device),
+        stopped_early=outcome.stopped_early,
+        returned_iteration=outcome.returned_iteration,
+        settings={"lr": float(lr), "tol": tol, "init": "pixelwise", "dtype": dtype, "keep": keep, **outcome.stats},
+    )
+
+
+def label_map(focus_map: np.ndarray) -> np.ndarray:
+    """The 0-based source index per pixel of a one-hot map (K, H, W): uint8 for K <= 256, else uint16."""
+    dtype = np.uint8 if focus_map.shape[0] <= 256 else np.uint16
+    return np.argmax(focus_map, axis=0).astype(dtype)

@@ -266,12 +266,13 @@ class _Windows:
         inv_b12 = torch.mul(b1, b2, out=ws["inv_b12"]).reciprocal_()
         return torch.mul(a1, a2, out=ws["ssim"]).mul_(inv_b12)
 
-    def weighted_mean(self, m: torch.Tensor | None, values: torch.Tensor, scale: float) -> torch.Tensor:
+    def weighted_mean(self, m: torch.Tensor | None, values: torch.Tensor, scale: float,
+                      float64: bool = False) -> torch.Tensor:
         """``scale * sum(m * values)`` (m None: all ones) accumulated in float64 (a float32 dot over a
-        megapixel drifts)."""
+        megapixel drifts); returned in the values' dtype, or in float64 (a tile's share of a frame's Q)."""
         weighted = values if m is None else torch.mul(m, values, out=self._ws["tmp"])
         total = weighted.sum(dtype=torch.float64)
-        return (total * scale).to(values.dtype)
+        return total * scale if float64 else (total * scale).to(values.dtype)
 
     def clamp(self, ssim: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """SSIM clamped to [0, 1] and the mask where the clamp passes the gradient (inside, bounds included)."""
@@ -340,7 +341,17 @@ class MFFSSIMObjective:
     The returned gradient is a new tensor; the object reuses work buffers, so it is not thread-safe.
     """
 
-    def __init__(self, sources: torch.Tensor, focus_map: torch.Tensor, window: int, variant: str = "paper"):
+    def __init__(self, sources: torch.Tensor, focus_map: torch.Tensor, window: int, variant: str = "paper", *,
+                 shift: float | None = None, count: int | None = None, padded: bool = False,
+                 single: bool = False):
+        # Keyword-only options for one tile of a larger frame (mffssim/band.py); the defaults are the
+        # whole-frame objective. shift: the frame's shift (default: the mean of these sources); count: the
+        # frame's number of terms in Q (P for paper, C*H*W for reference) so Q and dQ/dY are this tile's
+        # share of the frame's (and Q is returned in float64); padded (reference only): ``sources`` and the
+        # fused images are already padded by W // 2 around the window centres, ``focus_map`` is at the
+        # centres (K, H, W), and the gradient is with respect to the padded image (no fold); single: allow K = 1.
+        self._tile = count is not None
+        self._padded = padded
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         if not isinstance(sources, torch.Tensor) or sources.ndim != 4:
@@ -348,20 +359,27 @@ class MFFSSIMObjective:
         if sources.dtype not in (torch.float32, torch.float64):
             raise ValueError(f"sources must be float32 or float64, got {sources.dtype}")
         k, c, h, w = sources.shape
-        if k < 2:
+        if k < (1 if single else 2):
             raise ValueError(f"sources: need K >= 2 source images, got K = {k}")
+        if padded:
+            if variant != "reference":
+                raise ValueError("padded: only the reference variant pads its images")
+            pad = 2 * (window // 2)
+            h, w = h - pad, w - pad
         if not isinstance(focus_map, torch.Tensor) or tuple(focus_map.shape) != (k, h, w):
             raise ValueError(f"focus_map must have shape {(k, h, w)} (K, H, W), got {_describe(focus_map)}")
-        self.window = check_window(window, h, w, name="MFFSSIMObjective: window")
+        self.window = check_window(window, h, w, name="MFFSSIMObjective: window") if not padded else int(window)
         self.variant = variant
         self.dtype = sources.dtype
         self.device = sources.device
         self.shape = (c, h, w)
+        self._fused_shape = (c, h + 2 * (window // 2), w + 2 * (window // 2)) if padded else self.shape
         self.num_sources = k
         self.radius = self.window // 2
         # One shift for every image: window statistics are shift-invariant except the means, which get
         # it back; centred values keep float32 products and sums small on bright flat images.
-        self.shift = float(sources.mean(dtype=torch.float64))
+        self.shift = float(sources.mean(dtype=torch.float64)) if shift is None else float(shift)
+        self._count = count
         xc = (sources - self.shift).contiguous()
         fmap = focus_map.to(dtype=self.dtype, device=self.device)
         if variant == "paper":
@@ -377,7 +395,7 @@ class MFFSSIMObjective:
         k, (c, h, w) = self.num_sources, self.shape
         win, r = self.window, self.radius
         n = c * win * win  # values per patch
-        count = (h - win + 1) * (w - win + 1)  # P
+        count = (h - win + 1) * (w - win + 1) if self._count is None else self._count  # P
         self._box = BoxSums(k + 2, h, w, win, self.device)
         # [1, y_c, x_c^1..x_c^K]: times y_c and summed over channels these give the maps whose window
         # sums are n * (mu_y, E[y^2], E[x^k y]) (centred); the gradient is a combination of them.
@@ -417,7 +435,7 @@ class MFFSSIMObjective:
         stats[0], stats[1], stats[2:] = muy_c, eyy, exy
         muy_c, vary, cov = stats[0], stats[1], stats[2:]
         ssim = self._windows.ssim(muy_c, vary, cov)
-        q = self._windows.weighted_mean(self._m_or_none, ssim, self._inv_count)
+        q = self._windows.weighted_mean(self._m_or_none, ssim, self._inv_count, self._tile)
         if not need_grad:
             return q, None
         alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c)
@@ -441,7 +459,10 @@ class MFFSSIMObjective:
         # (mu_y, E[y^2], E[x^k y]) (centred); the (padded) gradient is a combination of them.
         self._stack = self._empty(k + 2, c, hp, wp)
         self._stack[0] = 1.0
-        reflect_pad_into(self._stack[2:], xc, r)
+        if self._padded:
+            self._stack[2:] = xc
+        else:
+            reflect_pad_into(self._stack[2:], xc, r)
         self._prod = self._empty(k + 2, c, hp, wp)
         xp = self._stack[2:]
         m = fmap[:, None].expand(k, c, h, w).contiguous()  # the map at the window centre
@@ -450,7 +471,7 @@ class MFFSSIMObjective:
         stats = stats.view(2 * k, c, h, w)
         mux_c, exx = sel.pick(stats[:k]), sel.pick(stats[k:])
         self._windows = _Windows(mux_c, exx - mux_c * mux_c, self.shift, self.dtype)
-        count = c * h * w
+        count = c * h * w if self._count is None else self._count
         self._m = sel.pick(m)
         self._m_or_none = None if sel.one_hot else self._m  # one-hot: the picked weights are all 1
         self._cov = torch.empty_like(self._m)
@@ -461,7 +482,10 @@ class MFFSSIMObjective:
     def _reference(self, y: torch.Tensor, need_grad: bool):
         k, (c, h, w) = self.num_sources, self.shape
         stack, prod = self._stack, self._prod
-        yp = reflect_pad_into(stack[1], y, self.radius).sub_(self.shift)
+        if self._padded:
+            yp = torch.sub(y, self.shift, out=stack[1])
+        else:
+            yp = reflect_pad_into(stack[1], y, self.radius).sub_(self.shift)
         torch.mul(stack, yp, out=prod)  # [y, y^2, x^k y], centred and padded
         stats = self._gauss.valid(prod).view(k + 2, c, h, w)
         muy_c, vary, cov = stats[0], stats[1], self._selection.pick(stats[2:], out=self._cov)
@@ -469,7 +493,7 @@ class MFFSSIMObjective:
         cov.addcmul_(self._windows.mux_c, muy_c, value=-1.0)
         ssim = self._windows.ssim(muy_c, vary, cov)
         clamped, active = self._windows.clamp(ssim)
-        q = self._windows.weighted_mean(self._m_or_none, clamped, self._inv_count)
+        q = self._windows.weighted_mean(self._m_or_none, clamped, self._inv_count, self._tile)
         if not need_grad:
             return q, None
         alpha, beta, gamma = self._windows.coefficients(self._weight, muy_c, active)
@@ -481,12 +505,12 @@ class MFFSSIMObjective:
         grad = torch.addcmul(back[0], back[1], yp, out=self._grad_padded)
         for i in range(2, k + 2):
             grad.addcmul_(back[i], stack[i])
-        return q, fold_reflect(grad, self.radius)
+        return q, (grad.clone() if self._padded else fold_reflect(grad, self.radius))
 
     # --- public ------------------------------------------------------------------------------------
     def _check_fused(self, fused: torch.Tensor) -> None:
-        if not isinstance(fused, torch.Tensor) or tuple(fused.shape) != self.shape:
-            raise ValueError(f"fused must be a {self.shape} (C, H, W) tensor, got {_describe(fused)}")
+        if not isinstance(fused, torch.Tensor) or tuple(fused.shape) != self._fused_shape:
+            raise ValueError(f"fused must be a {self._fused_shape} (C, H, W) tensor, got {_describe(fused)}")
         if fused.dtype != self.dtype or fused.device != self.device:
             raise ValueError(
                 f"fused is {fused.dtype} on {fused.device}; the objective works in {self.dtype} on {self.device}"
