@@ -8,8 +8,9 @@ and evaluates Q and dQ/dY only on the *dirty* tiles:
 
 - a tile is dirty at the start when the labels over its footprint (its centres plus the window radius r
   around them, mirrored at the image border for the reference variant) are not all one label;
-- a clean tile becomes dirty, for good, as soon as a pixel of its footprint has a non-zero Adam moment
-  (it may have moved);
+- a clean tile becomes dirty, for good, as soon as a pixel of its footprint leaves its start value (a
+  gradient too small to move a float32 pixel by half a unit in the last place leaves it, and the tiles
+  beyond it, as they are);
 - a clean tile contributes exactly its number of windows to Q's sum and nothing to the gradient.
 
 Per dirty tile, :class:`mffssim.ssim.MFFSSIMObjective` runs on the footprint (the frame's shift and count,
@@ -220,9 +221,10 @@ class _Adam:
     def __init__(self, lr: float, iterations: int, cosine: bool, floor: float):
         self.first, self.lr, self.iterations, self.cosine, self.floor = lr, lr, iterations, cosine, floor
         self.t = 0
+        self._denom: dict = {}
 
     def new_state(self, y: torch.Tensor) -> tuple:
-        return torch.zeros_like(y), torch.zeros_like(y), torch.empty_like(y)
+        return torch.zeros_like(y), torch.zeros_like(y)
 
     def begin(self) -> None:
         if self.cosine:
@@ -232,7 +234,10 @@ class _Adam:
         self.t += 1
 
     def step(self, y: torch.Tensor, grad: torch.Tensor, state: tuple) -> torch.Tensor:
-        m, v, denom = state
+        m, v = state
+        denom = self._denom.get(m.shape)
+        if denom is None:
+            denom = self._denom[m.shape] = torch.empty_like(m)  # a work buffer shared by blocks of one shape
         beta1, beta2 = self.betas
         grad = grad.mul_(-0.5)
         m.lerp_(grad, 1 - beta1)
@@ -276,6 +281,7 @@ def solve_band(
     cache_bytes: float = math.inf,
     shift: float | None = None,
     progress: bool = False,
+    grid: TileGrid | None = None,
 ) -> BandOutcome:
     """Algorithm 1 on the dirty tiles (module docstring). ``labels`` (H, W) holds the 0-based source of each
     pixel (the one-hot map), ``start`` (C, H, W) the pixel-wise image (float32/64 on its device; it becomes
@@ -284,8 +290,7 @@ def solve_band(
     from .fusion import _COSINE_FLOOR, TOL_WINDOW, _converged
 
     channels, height, width = start.shape
-    grid = TileGrid(height, width, window, variant, tile)
-    r = grid.radius
+    grid = TileGrid(height, width, window, variant, tile) if grid is None else grid
     dtype, device = start.dtype, start.device
     count = (height - window + 1) * (width - window + 1) if variant == "paper" else channels * height * width
     per_window = 1 if variant == "paper" else channels  # terms of Q per window centre
@@ -359,6 +364,7 @@ def solve_band(
         steps = _GradientAscent(lr, iterations)
     active: dict[tuple[int, int], tuple] = {}  # block -> optimiser state (and best copy)
     best: dict[tuple[int, int], torch.Tensor] = {}
+    origin: dict[tuple[int, int], torch.Tensor] = {}  # the start's values of the active blocks
     keep_best = keep == "best"
 
     def activate(a: int, b: int) -> None:
@@ -366,6 +372,7 @@ def solve_band(
             if key not in active:
                 block = y[(slice(None), *grid.block(*key))]
                 active[key] = steps.new_state(block)
+                origin[key] = block.clone()
                 if keep_best:
                     best[key] = block.clone()
 
@@ -384,14 +391,14 @@ def solve_band(
         return float(torch.tensor(total, dtype=torch.float64).to(dtype))
 
     def spread() -> int:
-        """Tiles whose footprint now holds a pixel with a non-zero moment become dirty; returns how many."""
+        """Tiles whose footprint now holds a pixel that left its start value become dirty; returns how many."""
         nonlocal clean_windows
         added = []
-        for (a, b), state in active.items():
+        for (a, b) in active:
             candidates = [(i, j) for i, j in grid.neighbours(a, b) if not dirty[i, j]]
             if not candidates:
                 continue
-            moved = state[0] != 0
+            moved = y[(slice(None), *grid.block(a, b))] != origin[(a, b)]
             rows, cols = grid.block(a, b)
             for i, j in candidates:
                 t = grid.tile(i, j)

@@ -14,6 +14,7 @@ import argparse
 import math
 import os
 import pickle
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -86,6 +87,33 @@ def _tol(text: str) -> float | None:
     return value
 
 
+_MEMORY_UNITS = {"": 2**20, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_memory(text: str) -> int:
+    """Bytes from a size such as ``4G``, ``4GB``, ``4GiB``, ``500M`` or ``1.5g`` (binary units: K = 1024,
+    M = 1024**2, G = 1024**3, T = 1024**4; a plain number is megabytes). ValueError for anything else."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?b)?\s*", str(text), re.IGNORECASE)
+    if not match or (match.group(3) and not match.group(2)):
+        raise ValueError(f"expected a size such as 4G or 500M (K, M, G, T: powers of 1024; a plain number is MB), "
+                         f"got {text!r}")
+    value = float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()]
+    if not (math.isfinite(value) and value >= 1):
+        raise ValueError(f"must be a positive size, got {text!r}")
+    return int(value)
+
+
+def _memory(text: str) -> int:
+    try:
+        return parse_memory(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class BudgetError(Exception):
+    """The work cannot be done within --max-memory: printed as one line, exit status 1."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (no usage block) with exit status 2."""
 
@@ -132,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--threads", type=_threads, default=DEFAULT_THREADS, metavar="N",
                       help=f"torch CPU threads (default: {DEFAULT_THREADS}: on a busy 2-core machine two threads made a "
                            "512x512 fusion 6-15x slower, and one thread needs only about 2 CPU-seconds for it)")
+    fuse.add_argument("--max-memory", type=_memory, metavar="SIZE",
+                      help="memory budget of the fusion, e.g. 4G or 500M (K/M/G/T are powers of 1024; a plain "
+                           "number is MB); exit status 1 when the frames cannot be fused within it. Default: no limit")
+    fuse.add_argument("--tile", type=_threads, metavar="N",
+                      help="band solver's tile side in window centres (default 128)")
     fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -244,6 +277,8 @@ def run_fuse(args: argparse.Namespace) -> None:
         device = str(resolve_device(args.device))
     except (ValueError, RuntimeError) as error:  # torch: RuntimeError for a malformed name such as cpu:x
         raise CommandError(f"--device: {_one_line(error)}") from None
+    if args.init == "pixelwise" and (args.map is not None or args.detector == "lap"):
+        return _run_streamed(args, output, device)
     sources, bit_depth = read_image_set(args.sources)
     height, width = sources.shape[1:3]
     window = args.window if args.window is not None else window_size(height, width)
@@ -266,6 +301,63 @@ def run_fuse(args: argparse.Namespace) -> None:
             f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
             f"{result.seconds:.1f} s (window {result.window}, {result.variant}, {result.optimizer}, {result.device}, "
             f"{torch.get_num_threads()} threads)",
+            file=sys.stderr,
+        )
+
+
+def _run_streamed(args, output: Path, device: str) -> None:
+    """A one-hot map (the Laplacian detector or --map) and the pixel-wise start: the frames are streamed
+    from disk one at a time and fused by the band solver (mffssim.stack), so memory does not grow with K."""
+    import numpy as np
+    import torch
+
+    from .io import read_image_and_depth, read_label_map, write_label_map
+    from .ssim import window_size
+    from .stack import estimate_bytes, fuse_files
+
+    first, bit_depth = read_image_and_depth(args.sources[0])
+    height, width, channels = first.shape
+    del first
+    window = args.window if args.window is not None else window_size(height, width)
+    if window > min(height, width):
+        raise CommandError(f"{args.sources[0]}: the image ({width}x{height}) is smaller than the window {window}")
+    cache = math.inf
+    if args.max_memory is not None:
+        parts = estimate_bytes(height, width, channels, bit_depth if bit_depth in (8, 16) else 32)
+        need = sum(parts.values())
+        if need > args.max_memory:
+            detail = ", ".join(f"{name} {value / 2**20:.0f}" for name, value in parts.items())
+            raise BudgetError(f"--max-memory {args.max_memory / 2**20:.0f} MB: fusing {len(args.sources)} frames of "
+                              f"{width}x{height}x{channels} needs at least {need / 2**20:.0f} MB ({detail} MB)")
+        cache = args.max_memory - need
+    labels = None
+    if args.map is not None:
+        labels = read_label_map(args.map, len(args.sources), shape=(height, width))
+    if not args.quiet:
+        print(f"{output}: {len(args.sources)} frames of {width}x{height}x{channels}, window {window}, "
+              f"{args.variant}, band solver", file=sys.stderr)
+    result = fuse_files(args.sources, window=window, labels=labels, variant=args.variant, optimizer=args.optimizer,
+                        lr=args.lr, iterations=args.iterations, tol=args.tol, keep=args.keep, device=device,
+                        tile=args.tile, cache_bytes=cache, progress=not args.quiet)
+    depth = result.bit_depth if result.bit_depth in (8, 16) else 16
+    image = result.image
+    if output.suffix.lower() not in (".png", ".tif", ".tiff"):
+        depth = 8
+    top, kind = (255, np.uint8) if depth == 8 else (65535, np.uint16)
+    data = np.empty(image.shape, kind)
+    for a in range(0, image.shape[0], 512):  # rounded in strips: no whole-frame float temporaries
+        data[a : a + 512] = np.round(np.clip(image[a : a + 512], 0.0, 1.0) * top)
+    writes = [(output, lambda tmp: write_image(tmp, data, depth))]
+    if args.save_map is not None:
+        writes.append((Path(args.save_map), lambda tmp: write_label_map(tmp, result.labels, len(args.sources))))
+    atomic_write_all(writes)
+    if not args.quiet:
+        s = result.settings
+        print(
+            f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
+            f"{result.seconds:.1f} s (frames {width}x{height}, K {len(args.sources)}, band {s['band_share']:.1%} of "
+            f"the windows, {s['band_tiles']}/{s['tiles']} tiles of {s['tile']}; window {result.window}, "
+            f"{result.variant}, {result.optimizer}, {result.device}, {torch.get_num_threads()} threads)",
             file=sys.stderr,
         )
 
@@ -293,6 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, ValueError) as error:  # ImageError is a ValueError; messages name the file
         print(f"{PROG} {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
+    except BudgetError as error:
+        print(f"{PROG} {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_FAILURE
     except OSError as error:  # writing failed (atomic_write names the file); nothing was changed
         print(f"{PROG} {args.command}: error: {_os_message(error)}", file=sys.stderr)
         return EXIT_FAILURE

@@ -24,7 +24,12 @@ def laplacian_energy(sources: np.ndarray, window: int) -> np.ndarray:
     The window sum is two direct 1-D correlations, never running sums, so it is exact per position.
     """
     array = check_sources(sources, dtype=np.float64, unit_range=False, min_size=2)
-    window = check_window(window)
+    return _energy(array, check_window(window))
+
+
+def _energy(array: np.ndarray, window: int) -> np.ndarray:
+    """:func:`laplacian_energy` of float64 (K, H, W, C), any K >= 1 (a row strip of one frame included:
+    every output value is the same sum in the same order as on the whole array)."""
     kernel = LAPLACIAN[None, :, :, None]  # (1, 3, 3, 1): per source, per channel
     response = ndimage.correlate(array, kernel, mode="mirror")
     energy = np.mean(response * response, axis=3)  # (K, H, W)

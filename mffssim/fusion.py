@@ -84,7 +84,7 @@ class FusionResult:
     """
 
     image: np.ndarray  # (H, W, C) float32 in [0, 1]
-    focus_map: np.ndarray  # (K, H, W) float32
+    focus_map: np.ndarray | None  # (K, H, W) float32; None from mffssim.stack.fuse_files (see labels)
     window: int
     trace: np.ndarray  # (iterations + 1,) float64
     iterations: int  # steps taken
@@ -95,6 +95,8 @@ class FusionResult:
     stopped_early: bool = False  # True when tol stopped the run before `iterations` steps
     returned_iteration: int | None = None  # index in trace of the returned image; None: the last one
     settings: dict = field(default_factory=dict)
+    labels: np.ndarray | None = None  # (H, W) 0-based source per pixel, where the map was kept as labels only
+    bit_depth: int | None = None  # the sources' bit depth, where the result was read from files
 
     @property
     def q(self) -> float:

@@ -2,7 +2,8 @@
 
 In memory an image is float32 ``(H, W, C)`` in [0, 1] with C = 1 or 3; on disk it keeps its own bit depth
 (8 or 16). Focus-map files (README, "Outputs"): K = 2 is a single-channel PNG, maximum where source 1 is
-sharpest; K > 2 is a uint8 label image holding the 1-based index of the sharpest source.
+sharpest; K > 2 is a label image holding the 1-based index of the sharpest source: uint8 for K <= 255,
+uint16 (a 16-bit PNG) for K > 255.
 """
 from __future__ import annotations
 
@@ -335,15 +336,62 @@ def read_focus_map(path: str | os.PathLike, n_sources: int, shape: tuple[int, in
 
 
 def write_focus_map(path: str | os.PathLike, focus_map: np.ndarray) -> None:
-    """Write a ``(K, H, W)`` focus map as its file is defined (module docstring; 8-bit single-channel PNG)."""
+    """Write a ``(K, H, W)`` focus map as its file is defined (module docstring; a single-channel PNG, 8-bit,
+    or 16-bit for K > 255 sources)."""
     focus_map = np.asarray(focus_map, dtype=np.float32)
     if focus_map.ndim != 3 or focus_map.shape[0] < 2:
         raise ValueError(f"{path}: a focus map has shape (K>=2, H, W), got {focus_map.shape}")
     if focus_map.shape[0] == 2:
         data = np.round(np.clip(focus_map[0], 0.0, 1.0) * 255).astype(np.uint8)
     else:
-        data = (np.argmax(focus_map, axis=0) + 1).astype(np.uint8)
+        data = (np.argmax(focus_map, axis=0) + 1).astype(label_dtype(focus_map.shape[0]))
     atomic_write(path, lambda tmp: _encode(tmp, data, ".png"))
+
+
+# the most sources an 8-bit label image (K > 2) can name; beyond it the label image is 16-bit
+MAX_LABELS_8BIT = 255
+MAX_LABELS = 65535
+
+
+def label_dtype(n_sources: int):
+    """uint8 for a label image of up to 255 sources, uint16 up to 65535."""
+    if n_sources > MAX_LABELS:
+        raise ValueError(f"a focus-map file names at most {MAX_LABELS} sources, got K = {n_sources}")
+    return np.uint8 if n_sources <= MAX_LABELS_8BIT else np.uint16
+
+
+def write_label_map(path: str | os.PathLike, labels: np.ndarray, n_sources: int) -> None:
+    """Write a one-hot map given as 0-based labels (H, W) in the focus-map file format (module docstring):
+    K = 2 as 255 / 0, K > 2 as 1-based labels, 8-bit up to 255 sources, 16-bit beyond. Equals
+    ``write_focus_map`` of the same map, without its (K, H, W) float array."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"{path}: labels must be (H, W), got shape {labels.shape}")
+    if n_sources == 2:
+        data = np.where(labels == 0, 255, 0).astype(np.uint8)
+    else:
+        data = (labels.astype(np.int64) + 1).astype(label_dtype(n_sources))
+    atomic_write(path, lambda tmp: _encode(tmp, data, ".png"))
+
+
+def read_label_map(path: str | os.PathLike, n_sources: int, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A focus-map file as 0-based labels (H, W) (uint8, or uint16 for K > 256): :func:`read_focus_map`
+    without the (K, H, W) float array, for long stacks."""
+    path = Path(path)
+    image, depth = read_image_and_depth(path)
+    plane = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)
+    if shape is not None and plane.shape != tuple(shape):
+        raise ImageError(
+            f"{path}: focus map is {plane.shape[1]}x{plane.shape[0]} but the sources are {shape[1]}x{shape[0]}"
+        )
+    dtype = np.uint8 if n_sources <= 256 else np.uint16
+    if n_sources == 2:
+        return (plane <= 0.5).astype(dtype)
+    top = 255 if depth == 8 else 65535
+    labels = np.round(plane * top).astype(np.int64)
+    if labels.min() < 1 or labels.max() > n_sources:
+        raise ImageError(f"{path}: labels must lie in 1..{n_sources}, found {labels.min()}..{labels.max()}")
+    return (labels - 1).astype(dtype)
 
 
 @dataclass

@@ -285,7 +285,10 @@ def test_command_out_of_memory_is_one_line(tmp_path, earlier_run, monkeypatch, c
     def fuse_oom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.\nSee the documentation")
 
+    import mffssim.stack
+
     monkeypatch.setattr(mffssim.fusion, "fuse", fuse_oom)
+    monkeypatch.setattr(mffssim.stack, "fuse_files", fuse_oom)  # the CLI's streamed path (one-hot maps)
     sources, before = _good(tmp_path), _snapshot(earlier_run)
     assert main(["fuse", *map(str, sources), "-o", str(earlier_run / "out.png"), "-q"]) == 1
     err = capsys.readouterr().err
