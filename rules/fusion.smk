@@ -25,13 +25,14 @@ rule fuse_mffssim:
         keep=config["fusion"]["keep"],
         device=config["fusion"]["device"],
         dtype=config["fusion"]["dtype"],
+        max_memory_mb=config["fusion"]["max_memory_mb"],
     log:
         "logs/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/mffssim_{variant}-{detector}.tsv"
     threads: config["fusion"]["threads"]
     resources:
-        mem_mb=4000,
+        mem_mb=config["fusion"]["max_memory_mb"],
         runtime=60,
     conda:
         "../envs/mffssim.yaml"

@@ -32,11 +32,18 @@ result = fuse(
     device=params.device,
     dtype=params.dtype,
     progress=True,
+    max_memory=params.max_memory_mb * 2**20,
 )
 trace = [float(q) for q in result.trace]
 logger.info("%d iterations in %.2f s%s, Q %.6f -> %.6f (returned: iteration %d, keep %s)", result.iterations,
             result.seconds, ", stopped early" if result.stopped_early else "", trace[0], result.q,
             result.returned_iteration, params.keep)
+if result.settings.get("solver") == "band":
+    logger.info("band solver: frames %dx%d, %d/%d tiles of %d, band %.1f%% of the windows", width, height,
+                result.settings["band_tiles"], result.settings["tiles"], result.settings["tile"],
+                100 * result.settings["band_share"])
+else:
+    logger.info("full-frame solver (frames %dx%d)", width, height)
 
 write_image(snakemake.output.fused, result.image, bit_depth if bit_depth in (8, 16) else 16)
 write_focus_map(snakemake.output.focus_map, result.focus_map)
