@@ -42,6 +42,16 @@ class ConfigError(ValueError):
 # method ids as the results name them: the `method` wildcard and the check of figures.methods
 METHOD_ID = r"(?:(?:mffssim_paper|mffssim_reference|pixelwise)-(?:lap|given|resnet)|mffssim_paper_long-(?:lap|given)|average|enfuse|official_ms_lap|official_ms_resnet)"
 
+# ------------------------------------------------------------ ranking (issue 13): names to move to the registry
+# The published-method family (`published` in fusion.methods: published_<name>, MFIFB's 30 methods), a user's
+# own fused images (config ranking.own: own_<name>) and their auxiliary download `mfifb_results`. The names are
+# declared in the marked block of mffssim/workflow/ranking.py; functions in rules/ranking_common.smk.
+from mffssim.workflow.ranking import OWN_ID, PUBLISHED_ID, PUBLISHED_RESULTS
+
+DOWNLOADABLE = DOWNLOADABLE + (PUBLISHED_RESULTS,)
+METHOD_ID = rf"(?:{METHOD_ID}|{PUBLISHED_ID}|{OWN_ID})"
+# ------------------------------------------------------------------------------------------------ end ranking
+
 
 def _alternation(names):
     return "|".join(sorted(names, key=len, reverse=True))
@@ -171,6 +181,8 @@ def _manifest_dests(name):
 @functools.cache
 def _official_sets(dataset):
     """Sets of `dataset` the authors published results for."""
+    if dataset == "mfifb":  # ranking: MFIFB's JPEG mffw_NN pairs are MFFW's mffw2_NN (official_result_dir)
+        return {s.replace("mffw2_", "mffw_", 1) for s in _official_sets("mffw")}
     if dataset not in OFFICIAL_DATASETS:
         return set()
     return {Path(d).parent.name for d in _manifest_dests("mffssim_official_results") if d.startswith(f"{dataset}/")}
@@ -197,7 +209,9 @@ def methods_for(dataset, set_id):
             methods.append("enfuse")
         elif fuser == "official" and set_id in _official_sets(dataset):
             methods += [f"official_{kind}" for kind in OFFICIAL_KINDS]
-    return methods
+        elif fuser == "published":  # ranking: rules/ranking_common.smk
+            methods += published_methods(dataset, set_id)
+    return methods + own_methods(dataset, set_id)  # ranking: the user's own images (ranking.own)
 
 
 def dataset_methods(dataset):
@@ -256,6 +270,8 @@ def metric_files(wildcards):
 def panel_methods(dataset, set_id):
     chosen = config["figures"]["methods"]
     methods = methods_for(dataset, set_id)
+    if not chosen:  # ranking: the 30 published results appear in a panel only when figures.methods names them
+        methods = [m for m in methods if not m.startswith("published_")]
     return [m for m in methods if m in chosen] if chosen else methods
 
 

@@ -163,7 +163,7 @@ rule official_result:
         focus_map="results/{dataset}/{set}/official_{kind}/focus_map.png",
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        official_dir=lambda wc: f"{DATA}/mffssim_official_results/{wc.dataset}/{wc.set}",
+        official_dir=lambda wc: official_result_dir(wc.dataset, wc.set),  # rules/ranking_common.smk
     log:
         "logs/fusion/{dataset}/{set}/official_{kind}.log",
     benchmark:

@@ -1,39 +1,36 @@
-"""Rule metrics: quality metrics of every fused image of one image set (full-reference ones where the set
-has a reference, no-reference ones always) and each image's MFF-SSIM index under one common map."""
-from _wf import image_set, start
+"""Rule metrics: one image set's metrics.json, assembled from its methods' metrics (rule method_metrics, one
+per method, and rule published_metrics, all the set's published results)."""
+from _wf import start
 
 logger = start(snakemake)
 
 import json
 from pathlib import Path
 
-from mffssim import mffssim_index, read_focus_map, read_image, read_image_set, window_size
-from mffssim.io import ImageError, atomic_write
-from mffssim.metrics import evaluate
+from mffssim.io import atomic_write
 
-params = snakemake.params
-files = image_set(params.set_dir)
-sources, _ = read_image_set(files.sources)
-n_sources, height, width = sources.shape[:3]
-reference = read_image(files.reference) if files.reference is not None else None
-focus_map = read_focus_map(snakemake.input.index_map, n_sources, shape=(height, width))
-window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
-results = {}
-for method, path in zip(params.methods, snakemake.input.fused):
-    fused = read_image(path)
-    if fused.shape != sources.shape[1:]:
-        raise ImageError(f"{path}: shape {fused.shape} differs from the sources {sources.shape[1:]}")
-    values = evaluate(sources, fused, reference=reference, metrics=list(params.names) or None)
-    values["mffssim"] = mffssim_index(sources, fused, focus_map, window, params.index_variant)
-    results[method] = {name: float(value) for name, value in values.items()}
-    logger.info("%s: %s", method, results[method])
+methods = list(snakemake.params.methods)
+results, notes, common = {}, {}, {}
+for path in snakemake.input.method_metrics:
+    record = json.loads(Path(path).read_text())
+    if "method" in record:
+        results[record["method"]] = record["values"]
+    else:
+        results.update(record["methods"])
+        notes.update(record.get("notes", {}))
+    for key in ("reference", "index_map", "index_variant", "window"):
+        if common.setdefault(key, record[key]) != record[key]:
+            raise ValueError(f"{path}: {key} {record[key]!r} differs from the set's {common[key]!r}")
+missing = [m for m in methods if m not in results]
+if missing:
+    raise ValueError(f"no metrics for method(s) {missing} among {list(snakemake.input.method_metrics)}")
 record = {
     "dataset": snakemake.wildcards.dataset,
     "set": snakemake.wildcards.set,
-    "reference": reference is not None,
-    "index_map": Path(snakemake.input.index_map).stem,
-    "index_variant": params.index_variant,
-    "window": window,
-    "methods": results,
+    **common,
+    "methods": {m: results[m] for m in methods},
 }
+if notes:
+    record["notes"] = notes
+logger.info("%d methods", len(methods))
 atomic_write(snakemake.output.metrics, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n"))

@@ -154,7 +154,7 @@ def test_schema_choices_match_the_library():
     assert set(fusion["optimizer"]["enum"]) == set(OPTIMIZERS)
     assert set(fusion["init"]["enum"]) <= set(INITS)
     assert set(props["metrics"]["properties"]["names"]["items"]["enum"]) == set(METRIC_NAMES)
-    runnable = set(DATASETS) - {"mffssim_official_results", "voc_seg_samples"}  # not image sets to fuse
+    runnable = set(DATASETS) - {"mffssim_official_results", "voc_seg_samples", "mfifb_results"}  # not image sets to fuse
     assert set(props["datasets"]["items"]["enum"]) == runnable | {"embedded", "folder"}
 
 
