@@ -8,7 +8,7 @@ rule download_published_pair:
     output:
         index=f"{DATA}/{PUBLISHED_RESULTS}/{{set}}.index.tsv",
     params:
-        dest=f"{DATA}/{PUBLISHED_RESULTS}",
+        dest=lambda wildcards, output: str(Path(output.index).parent),
         mirror=config["download"]["mirror"],
         retries=config["download"]["retries"],
     log:
