@@ -322,3 +322,39 @@ def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray
     values = evaluate(sources, fused, reference=reference, metrics=list(names) or None, features=features)
     values["mffssim"] = mffssim_index(sources, fused, focus_map, window, variant)
     return {name: float(value) for name, value in values.items()}
+
+
+def assemble_set_metrics(records: Sequence[tuple[str, Mapping]], methods: Sequence[str], dataset: str, set_id: str) -> dict:
+    """One set's ``metrics.json`` record from its per-method records (``(path, record)``: rule method_metrics'
+    ``{"method", "values", ...}`` or rule published_metrics' ``{"methods", "notes", ...}``), methods in
+    ``methods`` order. Raises ``ValueError`` naming the file when the records disagree on the set's scoring
+    (reference, index map, variant, window) and when a method has no record."""
+    results, notes, common = {}, {}, {}
+    for path, record in records:
+        if "method" in record:
+            results[record["method"]] = record["values"]
+        else:
+            results.update(record["methods"])
+            notes.update(record.get("notes", {}))
+        for key in ("reference", "index_map", "index_variant", "window"):
+            if common.setdefault(key, record[key]) != record[key]:
+                raise ValueError(f"{path}: {key} {record[key]!r} differs from the set's {common[key]!r}")
+    missing = [m for m in methods if m not in results]
+    if missing:
+        raise ValueError(f"no metrics for method(s) {missing} among {[p for p, _ in records]}")
+    assembled = {"dataset": dataset, "set": set_id, **common, "methods": {m: results[m] for m in methods}}
+    if notes:
+        assembled["notes"] = notes
+    return assembled
+
+
+def ranking_notes(set_records: Sequence[Mapping], own: str | None, own_missing: Sequence[str]) -> list[str]:
+    """The notes under a ranking: published colour results scored on their luminance, the user's missing sets."""
+    colour = sorted(f"{m} on {r['set']}" for r in set_records for m in r.get("notes", {}))
+    notes = []
+    if colour:
+        notes.append(f"{len(colour)} published results are colour images of gray pairs, scored on their luminance "
+                     f"(MATLAB rgb2gray, as the toolbox does): {', '.join(colour)}.")
+    if own and own_missing:
+        notes.append(f"{own} has no image for {len(own_missing)} selected set(s): {', '.join(own_missing)}.")
+    return notes
