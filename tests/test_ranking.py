@@ -182,7 +182,7 @@ def test_bring_your_own_end_to_end(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["ranking", "ranking_offline"])
 def test_ranking_configs_plan(tmp_path, name):
-    proc = snakemake(tmp_path, "ranking", "-n", "--config", "download={mirror: /nonexistent}", tiny=False,
+    proc = snakemake(tmp_path, "ranking", "-n", tiny=False,
                      configs=(REPO / "config" / f"{name}.yaml",))
     assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout)
