@@ -171,5 +171,7 @@ def train_detector(
             atomic_write(checkpoint, lambda tmp, state=state: torch.save(state, tmp))  # called here, at once
         if log is not None:
             write_history(history, log)
+    if log is not None and start > epochs:  # resumed from the last epoch's checkpoint: the loop wrote nothing
+        write_history(history, log)
     save_weights(model, out_weights, epochs=epochs, seed=seed, history=history)
     return history
