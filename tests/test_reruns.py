@@ -76,7 +76,7 @@ CHANGES = {
     "focus.window_ratio": (
         {"focus": {"window_ratio": 6.0e-5}},
         {"focus_map": 1, "fuse_mffssim": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, **scored(4), **TAIL},
-        ["maps/resnet.png", "pixelwise-resnet/", "results/detector/"],
+        ["maps/resnet.png", "pixelwise-resnet/fused.png", "results/detector/"],
     ),
     # a detector added: its map and the two map-based fusers with it; metrics, table and figures list it
     "focus.detectors": (
@@ -213,7 +213,7 @@ def test_interrupted_run_plans_only_the_unfinished_jobs(base):
     assert unfinished <= planned  # every interrupted job is
     # exactly the never-run and the interrupted jobs: the first run's plan less what finished
     everything = planned_jobs(base["interrupted"])
-    assert sum(everything.values()) == 13
+    assert sum(everything.values()) == 18
     for rule, _ in finished:
         everything[rule] -= 1
     assert planned_jobs(base["plan"]) == {rule: n for rule, n in everything.items() if n}
