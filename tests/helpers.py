@@ -14,6 +14,10 @@ the cache (``mffssim.datasets.cache_dir()``: ``$MFFSSIM_CACHE``, else ``~/.cache
 3. else the calling test is skipped with a reason naming the missing files, or, under ``CI=true``, fails
    with that message (CI must never pass without its evidence).
 
+A test-vector set's manifest is not committed: :func:`vector_manifests` reads it from the mirror
+(``<mirror>/<name>/sources.tsv``) and keeps a copy in ``<cache>/manifests/``; without either, the set's
+tests skip (fail under CI) saying so.
+
 Files already in the cache with the right size and sha256 are used as they are; what is fetched is
 verified and written atomically by the downloader. The outcome per name is remembered for the session,
 so a missing set costs one attempt, not one per test.
@@ -30,14 +34,15 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mffssim.datasets import (DATASETS, TESTVECTOR_SETS, DownloadError, cache_dir, download_dataset,
-                              load_manifest, vector_manifest_dir)
+from mffssim.datasets import DATASETS, TESTVECTOR_SETS, DownloadError, cache_dir, download_dataset, load_manifest
 from mffssim.datasets.download import file_matches
+from mffssim.io import atomic_write
 
 MIRROR_ENV = "MFFSSIM_MIRROR"
 URL_TIMEOUT_S = 5.0  # public urls: one attempt, a few seconds (unreachable hosts must not stall the suite)
@@ -61,25 +66,54 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _kind(name: str) -> tuple[str, Path | None]:
-    """(cache subfolder, manifest_dir) of a data set or test-vector set name."""
+@functools.lru_cache(maxsize=None)
+def vector_manifests(name: str) -> tuple[Path | None, str | None]:
+    """(manifest_dir, None) holding ``<name>.tsv``, the manifest of test-vector set ``name``, else (None, why).
+
+    The manifests are not committed: the mirror holds each as ``<mirror>/<name>/sources.tsv`` (a directory
+    or an http(s) url), copied into ``<cache>/manifests/`` so that a cache filled once also works offline.
+    """
+    folder = cache_dir() / "manifests"
+    target = folder / f"{name}.tsv"
+    where = mirror()
+    if where is not None:
+        source = f"{str(where).rstrip('/')}/{name}/sources.tsv"
+        try:
+            if "://" in source:
+                with urllib.request.urlopen(source, timeout=MIRROR_TIMEOUT_S) as response:
+                    text = response.read().decode("utf-8")
+            else:
+                text = Path(source).read_text(encoding="utf-8")
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            if not target.is_file():
+                return None, f"testvectors {name!r}: no manifest ({source}: {error})"
+    if not target.is_file():
+        return None, f"testvectors {name!r}: no manifest ({MIRROR_ENV} is not set, none cached in {folder})"
+    return folder, None
+
+
+def _kind(name: str) -> tuple[str, Path | None, str | None]:
+    """(cache subfolder, manifest_dir, why there is no manifest) of a data set or test-vector set name."""
     if name in TESTVECTOR_SETS:
-        return "testvectors", vector_manifest_dir()
+        return ("testvectors", *vector_manifests(name))
     if name in DATASETS:
-        return "data", None
+        return "data", None, None
     raise ValueError(f"unknown data set or test-vector set {name!r}")
 
 
-def _absent(name: str, target: Path) -> list[str]:
-    manifest_dir = _kind(name)[1]
+def _absent(name: str, target: Path, manifest_dir: Path | None) -> list[str]:
     return [e.dest for e in load_manifest(name, manifest_dir) if not file_matches(target / e.dest, e)]
 
 
 @functools.lru_cache(maxsize=None)
 def _fetch(name: str) -> tuple[Path, str | None]:
     """(folder, None) when every file of ``name`` is in the cache, else (folder, why not)."""
-    kind, manifest_dir = _kind(name)
+    kind, manifest_dir, no_manifest = _kind(name)
     target = cache_dir() / kind / name
+    if no_manifest is not None:
+        return target, no_manifest
     tried = []
     where = mirror()
     if where is not None:
@@ -96,7 +130,7 @@ def _fetch(name: str) -> tuple[Path, str | None]:
         return target, None
     except DownloadError as error:
         tried.append(f"public urls: {error}")
-    absent = _absent(name, target)
+    absent = _absent(name, target, manifest_dir)
     listed = ", ".join(absent[:6]) + (f", ... ({len(absent) - 6} more)" if len(absent) > 6 else "")
     total = len(load_manifest(name, manifest_dir))
     return target, (f"{kind} {name!r}: {len(absent)} of {total} files missing from {target} ({listed}); "
@@ -126,9 +160,13 @@ _FUSED = re.compile(r"^(color|grayscale)/([cg]_\d\d)/\2_(.+)\.tif$")
 @functools.lru_cache(maxsize=None)
 def fusion_rows() -> tuple[dict[str, str], ...]:
     """One row per fused image of the ``fusion_metrics`` manifest (known without downloading), in manifest
-    order: ``set``, ``image``, ``method`` and the dests ``fused_file``, ``source_1``, ``source_2``."""
+    order: ``set``, ``image``, ``method`` and the dests ``fused_file``, ``source_1``, ``source_2``; none
+    without the manifest (the tests that need the files then skip, or fail under CI, with the reason)."""
+    manifest_dir, _ = vector_manifests("fusion_metrics")
+    if manifest_dir is None:
+        return ()
     rows = []
-    for entry in load_manifest("fusion_metrics", vector_manifest_dir()):
+    for entry in load_manifest("fusion_metrics", manifest_dir):
         match = _FUSED.match(entry.dest)
         if match is None or match.group(3) in ("1", "2"):
             continue

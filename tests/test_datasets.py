@@ -19,7 +19,6 @@ from mffssim.datasets import (
     dataset_set_ids,
     download_dataset,
     load_manifest,
-    vector_manifest_dir,
     verify_dataset,
 )
 from mffssim.datasets.download import source_of
@@ -75,7 +74,7 @@ def test_set_ids_skip_top_level_files():
 
 
 def test_manifests_are_up_to_date_with_their_sources(mirror_dir):
-    """The committed manifests (data sets and test vectors) equal what tools/make_manifests.py makes from a
+    """The committed manifests (the data sets') equal what tools/make_manifests.py makes from a
     full local copy (each set's sources.tsv and SOURCE.md), and the copy's files match them."""
     if not (mirror_dir / "grayscale" / "sources.tsv").is_file():
         helpers.missing(f"{mirror_dir} holds no sources.tsv (a download-only mirror)")
@@ -87,12 +86,15 @@ def test_manifests_are_up_to_date_with_their_sources(mirror_dir):
 
 
 def test_testvector_manifests():
-    """The test vectors are manifests like the data sets': counts, public pinned urls, the rows the
-    MATLAB-equivalence tests are built from (known without downloading)."""
+    """The test vectors' manifests (read from the mirror, not committed) are like the data sets': counts,
+    public pinned urls, the rows the MATLAB-equivalence tests are built from (known before downloading)."""
     counts = {"fusion_metrics": 79, "fsim": 4}
     assert set(TESTVECTOR_SETS) == set(counts) and not set(TESTVECTOR_SETS) & set(DATASETS)
     for name, files in counts.items():
-        entries = load_manifest(name, vector_manifest_dir())
+        manifest_dir, problem = helpers.vector_manifests(name)
+        if problem is not None:
+            helpers.missing(problem)
+        entries = load_manifest(name, manifest_dir)
         assert len(entries) == files
         assert all(e.url.startswith("https://raw.githubusercontent.com/") for e in entries)
     rows = helpers.fusion_rows()

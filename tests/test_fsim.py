@@ -14,7 +14,7 @@ from mffssim.metrics.fsim import _real_power, fsim
 # test_fsim_simmular_to_matlab_implementation: line 107 (goldhill, gray), lines 120-121 under the comment
 # "Baseline values are from original MATLAB code" (line 119) for the TID2013 pair, gray and colour (FSIMc).
 # (reference file, distorted file, chromatic, MATLAB value to 5 decimals); the files are the "fsim" test
-# vectors (resources/testvectors/fsim.tsv).
+# vectors (docs/testvectors.md).
 MATLAB_FSIM = [
     ("goldhill.gif", "goldhill_jpeg.gif", False, 0.89691),
     ("I01.BMP", "i01_01_5.bmp", False, 0.93674),

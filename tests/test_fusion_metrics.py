@@ -2,7 +2,7 @@
 the ``fusion_metrics`` test vectors (69 rows: c_01, c_02, g_01, g_02).
 
 The vectors (source pairs, fused results and the survey's per-image MATLAB tables ``Q_color.mat`` and
-``Q_grayscale.mat``, resources/testvectors/fusion_metrics.tsv) are downloaded by tests/helpers.py; the
+``Q_grayscale.mat``; docs/testvectors.md) are downloaded by tests/helpers.py; the
 expected values are read from the tables (``helpers.fusion_expected``). Tolerances are per metric and row
 group, each the tightest that the measured agreement supports with a margin for platform round-off
 (measured maxima in comments).
@@ -33,7 +33,7 @@ TOLERANCE = {  # measured max |ours - MATLAB| over all 69 rows in the comment
 QE_C02_TOLERANCE = 1e-6
 
 
-ROWS = fusion_rows()  # from the committed manifest: the cases are known without the files
+ROWS = fusion_rows()  # from the mirror's manifest: the cases are known before the files are fetched
 CASES = [pytest.param(row, name, id=f"{row['image']}-{row['method']}-{name}") for row in ROWS for name in METRICS]
 
 

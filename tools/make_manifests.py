@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerate ``resources/datasets/<name>.tsv`` and ``resources/testvectors/<name>.tsv`` from
-``<data>/<name>/sources.tsv``, where ``<data>`` is a local copy laid out like a mirror (each data set and
-test-vector set in its own folder, with the ``sources.tsv`` and ``SOURCE.md`` it was made from);
+"""Regenerate ``resources/datasets/<name>.tsv`` from
+``<data>/<name>/sources.tsv``, where ``<data>`` is a local copy laid out like a mirror (each data set in
+its own folder, with the ``sources.tsv`` and ``SOURCE.md`` it was made from; the test vectors' manifests
+are read from the mirror itself and not committed);
 ``--data`` defaults to ``$MFFSSIM_MIRROR``.
 
 Each sources.tsv is validated (header, sha256 format, safe destinations), its file count is checked
@@ -9,7 +10,7 @@ against the "N data files" line of the folder's SOURCE.md and, unless ``--no-ver
 of the local copy is checked for size and sha256. ``--check`` writes nothing and exits 1 when a committed
 manifest differs from what would be generated (for CI).
 
-    python tools/make_manifests.py [--data DIR] [--out resources/datasets] [--vectors-out resources/testvectors]
+    python tools/make_manifests.py [--data DIR] [--out resources/datasets]
                                    [--check]
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from mffssim.datasets.download import sha256_of  # noqa: E402
 from mffssim.datasets.manifest import (  # noqa: E402
-    DATASETS, MANIFEST_COLUMNS, TESTVECTOR_SETS, ManifestEntry, parse_manifest,
+    DATASETS, MANIFEST_COLUMNS, ManifestEntry, parse_manifest,
 )
 
 _COUNT_LINE = re.compile(r"(\d+) data files")
@@ -70,14 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path(mirror) if mirror else None, required=not mirror,
                         help="a local copy laid out <data>/<name>/sources.tsv (default: $MFFSSIM_MIRROR)")
     parser.add_argument("--out", type=Path, default=REPO / "resources" / "datasets", help="where manifests go")
-    parser.add_argument("--vectors-out", type=Path, default=REPO / "resources" / "testvectors",
-                        help="where the test vectors' manifests go")
     parser.add_argument("--no-verify", action="store_true", help="skip hashing the local files")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a manifest is stale")
     args = parser.parse_args(argv)
 
     stale, problems = [], []
-    jobs = [(name, args.out) for name in DATASETS] + [(name, args.vectors_out) for name in TESTVECTOR_SETS]
+    jobs = [(name, args.out) for name in DATASETS]
     for name, out in jobs:
         folder = args.data / name
         sources = folder / "sources.tsv"

@@ -3,8 +3,7 @@ synthetic dataset made offline (see resources/datasets/README.md)."""
 from __future__ import annotations
 
 from .._lazy import lazy_names
-from .manifest import (DATASETS, EMBEDDED_SETS, TESTVECTOR_SETS, ManifestEntry, dataset_set_ids, load_manifest,
-                       vector_manifest_dir)
+from .manifest import DATASETS, EMBEDDED_SETS, TESTVECTOR_SETS, ManifestEntry, dataset_set_ids, load_manifest
 
 # Loaded on first use, so that planning a workflow (which needs only the names above) skips scipy and
 # the image codecs.
@@ -17,7 +16,7 @@ _LAZY = {
 
 __all__ = [
     "DATASETS", "ManifestEntry", "load_manifest", "dataset_set_ids",
-    "TESTVECTOR_SETS", "vector_manifest_dir",
+    "TESTVECTOR_SETS",
     "DownloadError", "download_dataset", "verify_dataset", "sha256_of", "cache_dir",
     "EMBEDDED_SETS", "EmbeddedSet", "make_embedded_set", "make_embedded_dataset",
 ]
