@@ -24,6 +24,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/ranking_common.smk"
 include: "rules/data.smk"
 include: "rules/detector.smk"
 include: "rules/focus.smk"
@@ -34,6 +35,7 @@ include: "rules/report.smk"
 include: "rules/ablations.smk"
 include: "rules/experiments.smk"
 include: "rules/quality.smk"
+include: "rules/ranking.smk"
 
 
 check_detectors()

@@ -11,8 +11,10 @@ Method ids (the folders under ``results/<dataset>/<set>/``) come from the fusers
 each, whose names are the choices of config ``fusion.methods``:
 
 - a map-based fuser makes ``<fuser>-<detector>`` for each detector it has a rule for (``mffssim_paper-lap``);
-- any other fuser makes the ids it lists: ``average``, ``enfuse``, and ``official`` makes ``official_ms_lap``
-  and ``official_ms_resnet`` (the authors' published images).
+- any other fuser makes the ids it lists: ``average``, ``enfuse``, ``official`` makes ``official_ms_lap``
+  and ``official_ms_resnet`` (the authors' published images), and ``published`` makes ``published_<name>``
+  for the 30 methods whose fused images the MFIFB benchmark published (on ``lytro`` and ``mfifb``);
+- a user's own fused images (config ``ranking.own``) are the method ``own_<name>`` (:data:`OWN_ID`).
 
 Adding a fuser or a family of methods is one :class:`Fuser` entry in :data:`FUSERS`; the regex
 (:data:`METHOD_ID`), the parser (:func:`parse_method`), the schema's enum (tests) and the workflow's planning
@@ -26,6 +28,8 @@ Method(id='mffssim_paper-lap', fuser='mffssim_paper', detector='lap')
 'official'
 >>> is_method_id("mffssim_paper_long-resnet")
 False
+>>> parse_method("published_gff").fuser, parse_method("own_mine").fuser
+('published', 'own')
 >>> image_sets("embedded")["chelsea_k3"]
 ImageSet(dataset='embedded', set_id='chelsea_k3', n_sources=3, reference=True, focus_map=True)
 """
@@ -45,8 +49,20 @@ from mffssim.datasets.manifest import COMPARISONS, EMBEDDED_SETS, FRAME_SOURCES,
 # ------------------------------------------------------------------------------------------------ data sets
 LOCAL = ("embedded", "folder")
 # downloads that are not image sets to fuse: the authors' published results, the detector's VOC samples
-AUXILIARY = ("mffssim_official_results", "voc_seg_samples")
+AUXILIARY = ("mffssim_official_results", "voc_seg_samples", "mfifb_results")
 OFFICIAL_RESULTS = "mffssim_official_results"
+# the MFIFB benchmark's fused images of 30 published methods (<pair>/<METHOD>.<ext>), and the data sets whose
+# sets they cover (the pair id is the set id: lytro_NN in lytro, the other 82 in mfifb, among them mffw_NN,
+# the JPEG versions of MFFW's mffw2_NN that the 30 methods fused)
+PUBLISHED_RESULTS = "mfifb_results"
+PUBLISHED_DATASETS = ("lytro", "mfifb")
+PUBLISHED_METHODS = (
+    "ASR", "BFMF", "BGSC", "CBF", "CNN", "CSR", "DCT_Corr", "DCT_EOL", "DPRL", "DSIFT", "DWTDE", "ECNN", "GD",
+    "GFDF", "GFF", "IFCNN", "IFM", "MFM", "MGFF", "MST_SR", "MSVD", "MWGF", "NSCT_SR", "PCANet", "QB", "RP_SR",
+    "SESF", "SFMD", "SVDDCT", "TF",
+)
+# published_<name in lower case> -> the name MFIFB gives the file
+PUBLISHED_BY_ID = {f"published_{m.lower()}": m for m in PUBLISHED_METHODS}
 # every data set name the workflow knows (the `dataset` wildcard)
 DATASETS: tuple[str, ...] = LOCAL + DOWNLOADABLE
 # the image-set collections a run can fuse (config `datasets`)
@@ -111,6 +127,10 @@ def image_sets(dataset: str, folder: str | os.PathLike | Mapping | None = None) 
     return dict(_manifest_sets(dataset))
 
 
+# MFIFB's JPEG pair mffw_NN is MFFW's TIFF pair mffw2_NN: the authors' images of the latter belong to both
+_MFIFB_MFFW = ("mffw_", "mffw2_")
+
+
 @functools.cache
 def _official() -> dict[str, frozenset[str]]:
     sets: dict[str, set[str]] = {}
@@ -119,6 +139,41 @@ def _official() -> dict[str, frozenset[str]]:
         if len(parts) > 2:
             sets.setdefault(parts[0], set()).add(parts[1])
     return {dataset: frozenset(s) for dataset, s in sets.items()}
+
+
+def official_dir(dataset: str, set_id: str) -> str:
+    """Where the authors' images of a set lie inside the ``mffssim_official_results`` download (for MFIFB's
+    ``mffw_NN``: those of MFFW's ``mffw2_NN``, fused from the TIFF version of the same pair)."""
+    jpeg, tiff = _MFIFB_MFFW
+    if dataset == "mfifb" and set_id.startswith(jpeg):
+        return f"mffw/{set_id.replace(jpeg, tiff, 1)}"
+    return f"{dataset}/{set_id}"
+
+
+@functools.cache
+def _published() -> dict[str, dict[str, str]]:
+    """pair -> {published method id: dest inside the ``mfifb_results`` download}, from its manifest."""
+    return published_files(entry.dest for entry in load_manifest(PUBLISHED_RESULTS))
+
+
+def published_files(dests: Iterable[str]) -> dict[str, dict[str, str]]:
+    """pair -> {method id: dest} of the published results among manifest ``dests`` (``<pair>/<METHOD>.<ext>``).
+
+    >>> published_files(["lytro_01/GFF.jpg", "lytro_01/README.txt"])
+    {'lytro_01': {'published_gff': 'lytro_01/GFF.jpg'}}
+    """
+    found: dict[str, dict[str, str]] = {}
+    for dest in dests:
+        path = PurePosixPath(dest)
+        if len(path.parts) == 2 and path.stem in PUBLISHED_METHODS:
+            found.setdefault(path.parts[0], {})[f"published_{path.stem.lower()}"] = dest
+    return found
+
+
+def published_dests(dataset: str, set_id: str) -> dict[str, str]:
+    """{published_<name>: dest inside the ``mfifb_results`` download} of one set (empty outside
+    :data:`PUBLISHED_DATASETS`)."""
+    return dict(_published().get(set_id, {})) if dataset in PUBLISHED_DATASETS else {}
 
 
 def official_datasets() -> tuple[str, ...]:
@@ -139,7 +194,11 @@ def comparison_files(dataset: str, set_id: str) -> dict[str, str]:
 
 
 def official_sets(dataset: str) -> frozenset[str]:
-    """The sets of ``dataset`` with the authors' published results (empty for any other data set)."""
+    """The sets of ``dataset`` with the authors' published results (empty for any other data set); for
+    ``mfifb``, its ``mffw_NN`` pairs (see :func:`official_dir`)."""
+    if dataset == "mfifb":
+        jpeg, tiff = _MFIFB_MFFW
+        return frozenset(s.replace(tiff, jpeg, 1) for s in _official().get("mffw", ()))
     return _official().get(dataset, frozenset())
 
 
@@ -203,10 +262,17 @@ FUSERS: tuple[Fuser, ...] = (
     Fuser("official", "published images", published=True,
           ids=tuple((f"official_{kind}", f"{name}, authors' published images") for kind, name in OFFICIAL_KINDS.items())
           + (("focus_stack", "focus-stack (P. Aimonen), its published result"),)),
+    # the fused images of 30 published methods, from the MFIFB benchmark (lytro and mfifb sets only)
+    Fuser("published", "published methods (MFIFB benchmark)", published=True,
+          ids=tuple((method, f"{name} (MFIFB's published result)") for method, name in PUBLISHED_BY_ID.items())),
 )
 FUSER_NAMES: tuple[str, ...] = tuple(f.name for f in FUSERS)
-# other programs' published results, each belonging to the data sets that publish it (COMPARISONS)
-_COMPARISON_IDS = frozenset(method for by_method in COMPARISONS.values() for method in by_method)
+# methods that only some data sets have (other programs' results, COMPARISONS; MFIFB's published results): not
+# planned, nor reported as skipped, on a data set none of whose sets has them
+_COVERAGE_IDS = frozenset(method for by_method in COMPARISONS.values() for method in by_method) | frozenset(PUBLISHED_BY_ID)
+# a user's own fused images (config ranking.own): own_<name>, a name of lower-case letters and digits
+OWN_PREFIX = "own_"
+OWN_ID = rf"{OWN_PREFIX}[a-z0-9]+"
 MAP_FUSERS: tuple[str, ...] = tuple(f.name for f in FUSERS if f.map_based)
 _BY_NAME = {f.name: f for f in FUSERS}
 
@@ -250,7 +316,7 @@ def _grammar() -> str:
             parts.append(f"{re.escape(f.name)}-(?:{_alternation(f.detectors)})")
         else:
             parts.append(_alternation(f.method_ids()))
-    return "(?:" + "|".join(parts) + ")"
+    return "(?:" + "|".join(parts + [OWN_ID]) + ")"
 
 
 # every valid method id, as a regex (the `method` wildcard; figures.methods is checked against it)
@@ -263,12 +329,14 @@ def is_method_id(method: str) -> bool:
 
 def parse_method(method: str) -> Method:
     """The fuser and detector (None where the method takes no map) of a method id; ValueError if invalid."""
+    if isinstance(method, str) and re.fullmatch(OWN_ID, method):
+        return Method(method, "own", None)
     try:
         return _METHODS[method]
     except (KeyError, TypeError):
         raise ValueError(
             f"unknown method id {method!r} (ids look like mffssim_paper-lap, pixelwise-given, average, enfuse, "
-            "official_ms_lap)"
+            "official_ms_lap, published_gff, own_<name>)"
         ) from None
 
 
@@ -281,6 +349,8 @@ def method_ids(fusers: Iterable[str] | None = None, detectors: Iterable[str] | N
 def method_label(method: str) -> str:
     """A display name of a method id: the fuser's label, with the detector's for a map-based one."""
     parsed = parse_method(method)
+    if parsed.fuser == "own":
+        return f"{method[len(OWN_PREFIX):]} (own results)"
     f = _BY_NAME[parsed.fuser]
     if parsed.detector is None:
         return dict(f.ids).get(method, f.label)
@@ -320,8 +390,8 @@ def set_methods(
         elif f.published:
             available = published_methods(image_set.dataset, image_set.set_id)
             for method in f.method_ids():
-                if method in _COMPARISON_IDS and method not in published_methods(image_set.dataset):
-                    continue  # another data set's program: not planned here, nor reported as skipped
+                if method in _COVERAGE_IDS and method not in published_methods(image_set.dataset):
+                    continue  # results another data set has: not planned here, nor reported as skipped
                 plan[method] = None if method in available else (
                     "no published results for this data set" if not published_methods(image_set.dataset)
                     else "no published results for this set")
@@ -333,14 +403,20 @@ def set_methods(
 
 
 def published_methods(dataset: str, set_id: str | None = None) -> frozenset[str]:
-    """The published methods a set has (the authors' ``official_<kind>``, other programs' results); with no
-    ``set_id``, those any set of the data set has."""
+    """The published methods a set has (the authors' ``official_<kind>``, other programs' results, MFIFB's
+    ``published_<name>``); with no ``set_id``, those any set of the data set has."""
+    return _published_methods(dataset, set_id)
+
+
+@functools.cache
+def _published_methods(dataset: str, set_id: str | None) -> frozenset[str]:
     sets = [set_id] if set_id is not None else list(image_sets(dataset)) if dataset in DOWNLOADABLE else []
     found = set()
     for s in sets:
         if s in official_sets(dataset):
             found.update(f"official_{kind}" for kind in OFFICIAL_KINDS)
         found.update(comparison_files(dataset, s))
+        found.update(published_dests(dataset, s))
     return frozenset(found)
 
 

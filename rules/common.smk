@@ -219,7 +219,8 @@ def method_plan(dataset, set_id):
 
 def methods_for(dataset, set_id):
     """Method ids of one image set, in config order: <fuser>-<detector> for map-based fusers, then the rest."""
-    return [method for method, reason in method_plan(dataset, set_id).items() if reason is None]
+    planned = [method for method, reason in method_plan(dataset, set_id).items() if reason is None]
+    return planned + own_methods(dataset, set_id)  # the user's own images (config ranking.own)
 
 
 def skipped_methods(dataset, set_ids=None):
@@ -302,6 +303,8 @@ def metric_files(wildcards):
 def panel_methods(dataset, set_id):
     chosen = config["figures"]["methods"]
     methods = methods_for(dataset, set_id)
+    if not chosen:  # ranking: the 30 published results appear in a panel only when figures.methods names them
+        methods = [m for m in methods if not m.startswith("published_")]
     return [m for m in methods if m in chosen] if chosen else methods
 
 

@@ -1,12 +1,11 @@
-# Metrics of every fused image (one job per image set: it scores all the set's methods, so each job
-# pays the start-up cost once) and the per-data-set tables (methods x metrics, mean and std, best marked).
+# Metrics of every image set, assembled from per-method metrics (rules method_metrics and published_metrics in
+# rules/ranking.smk: adding a method scores only that method), and the per-data-set tables (methods x metrics,
+# mean and std, best marked).
 
 
 rule metrics:
     input:
-        unpack(set_inputs),
-        fused=lambda wc: [f"results/{wc.dataset}/{wc.set}/{m}/fused.png" for m in methods_for(wc.dataset, wc.set)],
-        index_map=lambda wc: f"results/{wc.dataset}/{wc.set}/maps/{index_detector(wc.dataset, wc.set)}.png",
+        method_metrics=method_metric_files,  # per method (rules/ranking.smk); functions in rules/ranking_common.smk
     output:
         metrics="results/{dataset}/{set}/metrics.json",
     log:
@@ -17,15 +16,10 @@ rule metrics:
         "../envs/mffssim.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=1000,
+        runtime=5,
     params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         methods=lambda wc: methods_for(wc.dataset, wc.set),
-        names=config["metrics"]["names"],
-        index_variant=config["metrics"]["index_variant"],
-        window_ratio=config["focus"]["window_ratio"],
-        window_cap=config["focus"]["window_cap"],
     script:
         "../scripts/metrics.py"
 

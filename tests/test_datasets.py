@@ -31,6 +31,7 @@ COUNTS = {
     "mffw": (43, 16), "lytro": (53, 24), "grayscale": (20, 10), "mfifb": (164, 82), "nyu_d_100": (300, 100),
     "mf_voc_subset": (360, 120), "mffssim_official_results": (160, 3), "mffssim_examples": (3, 1),
     "voc_seg_samples": (28, 14), "focus_stack_examples": (18, 2),
+    "mfifb_results": (3060, 102),
 }
 HEADER = "dest\tsha256\tbytes\turl\n"
 

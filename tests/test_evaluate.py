@@ -86,3 +86,19 @@ def test_bad_shapes_are_named() -> None:
         evaluate(sources, fused[:-2])
     with pytest.raises(ValueError, match="reference: size"):
         evaluate(sources, fused, reference=reference[:, :-2])
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_cached_source_features_give_the_same_values(tmp_path, k) -> None:
+    """evaluate(features=source_features(sources)) (saved and reloaded, as the workflow caches them per set)
+    equals evaluate without them, for two and three sources."""
+    from mffssim.metrics import load_features, save_features, source_features
+
+    rng = np.random.default_rng(k)
+    sources = rng.random((k, 48, 40, 3)).astype(np.float32)
+    fused = sources.mean(axis=0)
+    save_features(tmp_path / "f.npz", source_features(sources))
+    features = load_features(tmp_path / "f.npz")
+    assert evaluate(sources, fused, features=features) == evaluate(sources, fused)
+    with pytest.raises(ValueError, match="2 sources' features for 3 sources"):
+        evaluate(np.concatenate([sources, sources])[:3], fused, features=features[:2])

@@ -27,12 +27,18 @@ def test_the_method_id_grammar():
     expected = {f"{f}-{d}" for f in ("mffssim_paper", "mffssim_reference", "pixelwise") for d in ("lap", "given", "resnet")}
     expected |= {"mffssim_paper_long-lap", "mffssim_paper_long-given"}
     expected |= {"average", "enfuse", "official_ms_lap", "official_ms_resnet", "focus_stack"}
-    assert set(registry.METHOD_IDS) == expected
+    expected |= {f"published_{name.lower()}" for name in registry.PUBLISHED_METHODS}
+    assert set(registry.METHOD_IDS) == expected and len(registry.PUBLISHED_METHODS) == 30
     assert registry.MAP_FUSERS == ("mffssim_paper", "mffssim_reference", "mffssim_paper_long", "pixelwise")
-    assert registry.FUSER_NAMES == registry.MAP_FUSERS + ("average", "enfuse", "official")
+    assert registry.FUSER_NAMES == registry.MAP_FUSERS + ("average", "enfuse", "official", "published")
     assert registry.parse_method("pixelwise-given") == registry.Method("pixelwise-given", "pixelwise", "given")
     assert registry.parse_method("official_ms_lap") == registry.Method("official_ms_lap", "official", None)
     assert registry.parse_method("focus_stack") == registry.Method("focus_stack", "official", None)
+    assert registry.parse_method("published_dct_corr") == registry.Method("published_dct_corr", "published", None)
+    # a user's own results: own_<lower-case letters and digits>, outside fusion.methods
+    assert registry.parse_method("own_mine2") == registry.Method("own_mine2", "own", None)
+    for text in ("own_", "own_Mine", "own_my-method", "own_a_b", "own-mine"):
+        assert not registry.is_method_id(text), text
 
 
 def test_published_methods_per_set():
@@ -47,6 +53,23 @@ def test_published_methods_per_set():
         "official_ms_lap", "official_ms_resnet", "focus_stack"}
     # focus-stack's result belongs to its data set: other data sets neither plan nor report it
     assert "focus_stack" not in registry.set_methods(["official"], ["lap"], registry.image_sets("mffw")["mffw2_01"])
+
+
+def test_published_results_of_the_mfifb_benchmark():
+    # MFIFB's JPEG mffw_NN is MFFW's mffw2_NN: the authors' images of the TIFF pair, and the 30 methods' results
+    mffw_01 = registry.published_methods("mfifb", "mffw_01")
+    assert {"official_ms_lap", "official_ms_resnet"} <= mffw_01 and len(mffw_01) == 32
+    assert registry.official_dir("mfifb", "mffw_01") == "mffw/mffw2_01"
+    assert registry.official_dir("lytro", "lytro_01") == "lytro/lytro_01"
+    assert len(registry.published_dests("lytro", "lytro_01")) == 30
+    assert registry.published_dests("mffw", "lytro_01") == {}  # only lytro and mfifb sets are covered
+    assert len(registry.image_sets("mfifb")) == 82 and len(registry.image_sets("lytro")) == 24  # 20 pairs, 4 triples
+    # a method lacking a pair is "no result" on that pair; data sets without any are neither planned nor reported
+    # (MFIFB has all 30 on each of its pairs; Lytro's triples are not MFIFB pairs)
+    plans = {s: registry.set_methods(["published"], ["lap"], i) for s, i in registry.image_sets("lytro").items()}
+    assert set(plans["lytro_triple_01"].values()) == {"no published results for this set"}
+    assert len(plans["lytro_triple_01"]) == 30 and set(plans["lytro_01"].values()) == {None}
+    assert registry.set_methods(["published"], ["lap"], registry.image_sets("mffw")["mffw2_01"]) == {}
 
 
 def _near_misses():
@@ -97,7 +120,7 @@ def test_labels():
 def test_data_set_names():
     assert registry.DOWNLOADABLE == MANIFEST_DATASETS
     assert set(registry.DATASETS) == set(MANIFEST_DATASETS) | {"embedded", "folder"}
-    assert set(registry.FUSABLE) == set(registry.DATASETS) - {"mffssim_official_results", "voc_seg_samples"}
+    assert set(registry.FUSABLE) == set(registry.DATASETS) - {"mffssim_official_results", "voc_seg_samples", "mfifb_results"}
     assert registry.official_datasets() == ("mffw", "lytro", "grayscale")
 
 

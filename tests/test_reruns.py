@@ -2,7 +2,7 @@
 
 One base run, with a job in every stage of the workflow: config/tiny.yaml (one embedded set, 48 px) with the
 Laplacian and a tiny ResNet detector (1 epoch, width 4, one block) and the MFF-SSIM and pixel-wise fusers,
-13 jobs. It is made the hard way: snakemake is killed (SIGKILL to its process group, as a node failure or
+18 jobs. It is made the hard way: snakemake is killed (SIGKILL to its process group, as a node failure or
 a wall-time limit would) while the MFF-SSIM fusion job runs, `snakemake -n --rerun-incomplete` must then
 plan the interrupted and the never-run jobs and none of the finished ones, and the resumed run (`--unlock`
 first: a killed snakemake leaves its lock behind, and a run refuses to start until it is removed) must
@@ -45,8 +45,15 @@ KILLED_LOG = "logs/fusion/embedded/camera/mffssim_paper-lap.log"
 # --------------------------------------------------------------------- what each change must plan, and why
 # after a change, every job downstream of a rerun job reruns as well; these close every chain in the base run
 TAIL = {"metrics": 1, "set_panel": 1, "table": 1, "convergence": 1, "all": 1}
-# the jobs of one image set (lap and resnet maps, MS-Lap, MS-ResNet, pixel-wise with each map) and the tail
-ONE_SET = {"focus_map": 1, "detect_resnet": 1, "fuse_mffssim": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 2, **TAIL}
+# the metrics of n methods of one set: a job per method (rules/ranking.smk), assembled by the set's metrics job
+def scored(n):
+    return {"method_metrics": n}
+
+
+# the jobs of one image set (lap and resnet maps, MS-Lap, MS-ResNet, pixel-wise with each map, their four
+# metrics jobs and the sources' features) and the tail
+ONE_SET = {"focus_map": 1, "detect_resnet": 1, "fuse_mffssim": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 2,
+           "source_features": 1, **scored(4), **TAIL}
 CHANGES = {
     # dataset list: a new data set is downloaded and processed, with its own table and convergence plot;
     # the embedded side is untouched (its table depends on its own sets only)
@@ -61,39 +68,41 @@ CHANGES = {
     # pixel-wise fusion with the ResNet map; the Laplacian side stays
     "detector.width": (
         {"detector": {"width": 8}},
-        {"train_detector": 1, "detect_resnet": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, **TAIL},
+        {"train_detector": 1, "detect_resnet": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, **scored(2), **TAIL},
         ["maps/lap.png", "-lap/"],
     ),
-    # the window: params of focus_map, both MFF-SSIM fusions and metrics; pixel-wise fusion follows the lap
-    # map; the ResNet map and pixel-wise fusion with it do not use the window
+    # the window: params of focus_map, both MFF-SSIM fusions and every method's metrics (the index's window);
+    # pixel-wise fusion follows the lap map; the ResNet map and pixel-wise fusion with it do not use the window
     "focus.window_ratio": (
         {"focus": {"window_ratio": 6.0e-5}},
-        {"focus_map": 1, "fuse_mffssim": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, **TAIL},
-        ["maps/resnet.png", "pixelwise-resnet/", "results/detector/"],
+        {"focus_map": 1, "fuse_mffssim": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 1, **scored(4), **TAIL},
+        ["maps/resnet.png", "pixelwise-resnet/fused.png", "results/detector/"],
     ),
     # a detector added: its map and the two map-based fusers with it; metrics, table and figures list it
     "focus.detectors": (
         {"focus": {"detectors": ["lap", "given", "resnet"]}},
-        {"focus_map": 1, "fuse_mffssim": 1, "fuse_pixelwise": 1, **TAIL},
+        {"focus_map": 1, "fuse_mffssim": 1, "fuse_pixelwise": 1, **scored(2), **TAIL},
         ["maps/lap.png", "-lap/", "resnet"],
     ),
     # iterations: both MFF-SSIM fusions (Laplacian and ResNet maps), not pixel-wise fusion
     "fusion.iterations": (
         {"fusion": {"iterations": 61}},
-        {"fuse_mffssim": 1, "fuse_ms_resnet": 1, **TAIL},
+        {"fuse_mffssim": 1, "fuse_ms_resnet": 1, **scored(2), **TAIL},
         ["pixelwise-", "maps/"],
     ),
-    # a method added: its fusion, then metrics (the list of methods), panel and table; no new Q trace, so
-    # the convergence plot stays
+    # a method added: its fusion and its metrics only (not the other methods'), then the set's metrics (the
+    # list of methods), panel and table; no new Q trace, so the convergence plot stays
     "fusion.methods": (
         {"fusion": {"methods": ["mffssim_paper", "pixelwise", "average"]}},
-        {"fuse_average": 1, "metrics": 1, "set_panel": 1, "table": 1, "all": 1},
+        {"fuse_average": 1, **scored(1), "metrics": 1, "set_panel": 1, "table": 1, "all": 1},
         ["mffssim_paper-", "pixelwise-"],
     ),
-    # metrics: the metrics job and the table; the figures do not read metrics.json
-    "metrics.names": ({"metrics": {"names": ["psnr", "ssim"]}}, {"metrics": 1, "table": 1, "all": 1}, ["figures"]),
+    # metrics: every method's metrics job, the set's and the table; the figures do not read metrics.json
+    "metrics.names": (
+        {"metrics": {"names": ["psnr", "ssim"]}}, {**scored(4), "metrics": 1, "table": 1, "all": 1}, ["figures"],
+    ),
     "metrics.index_variant": (
-        {"metrics": {"index_variant": "reference"}}, {"metrics": 1, "table": 1, "all": 1}, ["figures"],
+        {"metrics": {"index_variant": "reference"}}, {**scored(4), "metrics": 1, "table": 1, "all": 1}, ["figures"],
     ),
     # report: the panel only
     "figures.crop": ({"figures": {"crop": 32}}, {"set_panel": 1, "all": 1}, ["tables/", "metrics.json"]),
@@ -204,7 +213,7 @@ def test_interrupted_run_plans_only_the_unfinished_jobs(base):
     assert unfinished <= planned  # every interrupted job is
     # exactly the never-run and the interrupted jobs: the first run's plan less what finished
     everything = planned_jobs(base["interrupted"])
-    assert sum(everything.values()) == 13
+    assert sum(everything.values()) == 18
     for rule, _ in finished:
         everything[rule] -= 1
     assert planned_jobs(base["plan"]) == {rule: n for rule, n in everything.items() if n}

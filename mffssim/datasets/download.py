@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Sequence
 
 from .manifest import ManifestEntry, load_manifest
 
@@ -177,8 +177,11 @@ def download_dataset(
     timeout: float = 60,
     progress: bool = False,
     backoff: float = 1.0,
+    sets: Sequence[str] | None = None,
 ) -> list[Path]:
     """Download every file of dataset ``name`` into ``dest_dir`` and return their paths (manifest order).
+
+    ``sets``: only the files of these image sets (first path component of ``dest``); None takes all.
 
     A file already present with the right size and sha256 is kept as is. Others are fetched from the
     manifest url, or from ``{mirror}/{name}/{dest}`` when ``mirror`` (a directory or an http(s) url) is
@@ -188,6 +191,9 @@ def download_dataset(
     (checksum mismatch: expected vs got); no temporary file is left behind.
     """
     entries = load_manifest(name, manifest_dir)
+    if sets is not None:
+        wanted = set(sets)
+        entries = [e for e in entries if e.dest.split("/", 1)[0] in wanted]
     root = Path(dest_dir)
     targets = [root / e.dest for e in entries]
     missing = [(e, t) for e, t in zip(entries, targets) if not file_matches(t, e)]

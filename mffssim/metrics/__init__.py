@@ -11,7 +11,7 @@ in docs/metrics.md.
 """
 from __future__ import annotations
 
-from .evaluate import FULL_REFERENCE, METRIC_NAMES, NO_REFERENCE, evaluate
+from .evaluate import FULL_REFERENCE, METRIC_NAMES, NO_REFERENCE, evaluate, load_features, save_features, source_features
 from .fsim import fsim
 from .gradient import qg
 from .information import qmi, qncie
@@ -26,6 +26,7 @@ __all__ = [
     "NO_REFERENCE",
     "evaluate",
     "fsim",
+    "load_features",
     "psnr",
     "qcb",
     "qcv",
@@ -35,5 +36,7 @@ __all__ = [
     "qncie",
     "qp",
     "qy",
+    "save_features",
+    "source_features",
     "ssim",
 ]
