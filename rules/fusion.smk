@@ -146,9 +146,6 @@ rule official_result:
     output:
         fused="results/{dataset}/{set}/official_{kind}/fused.png",
         focus_map="results/{dataset}/{set}/official_{kind}/focus_map.png",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        official_dir=lambda wc: f"{DATA}/{registry.OFFICIAL_RESULTS}/{registry.official_dir(wc.dataset, wc.set)}",
     log:
         "logs/fusion/{dataset}/{set}/official_{kind}.log",
     benchmark:
@@ -159,5 +156,8 @@ rule official_result:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        official_dir=lambda wc: f"{DATA}/{registry.OFFICIAL_RESULTS}/{registry.official_dir(wc.dataset, wc.set)}",
     script:
         "../scripts/official_result.py"

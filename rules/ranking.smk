@@ -7,20 +7,20 @@
 rule download_published_pair:
     output:
         index=f"{DATA}/{PUBLISHED_RESULTS}/{{set}}.index.tsv",
-    params:
-        dest=lambda wildcards, output: str(Path(output.index).parent),
-        mirror=config["download"]["mirror"],
-        retries=config["download"]["retries"],
     log:
         "logs/data/download_published_{set}.log",
     benchmark:
         "results/benchmarks/data/download_published_{set}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        dest=lambda wildcards, output: str(Path(output.index).parent),
+        mirror=config["download"]["mirror"],
+        retries=config["download"]["retries"],
     script:
         "../scripts/download_published.py"
 
@@ -31,18 +31,18 @@ rule source_features:
         unpack(set_inputs),
     output:
         features="results/{dataset}/{set}/features.npz",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     log:
         "logs/metrics/{dataset}/{set}/features.log",
     benchmark:
         "results/benchmarks/metrics/{dataset}/{set}/features.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
     script:
         "../scripts/source_features.py"
 
@@ -56,22 +56,22 @@ rule method_metrics:
         features=rules.source_features.output.features,
     output:
         metrics="results/{dataset}/{set}/{method}/metrics.json",
+    log:
+        "logs/metrics/{dataset}/{set}/{method}.log",
+    benchmark:
+        "results/benchmarks/metrics/{dataset}/{set}/{method}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         names=config["metrics"]["names"],
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
         window_cap=config["focus"]["window_cap"],
-    log:
-        "logs/metrics/{dataset}/{set}/{method}.log",
-    benchmark:
-        "results/benchmarks/metrics/{dataset}/{set}/{method}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/method_metrics.py"
 
@@ -86,6 +86,16 @@ rule published_metrics:
         features=rules.source_features.output.features,
     output:
         metrics="results/{dataset}/{set}/published.metrics.json",
+    log:
+        "logs/metrics/{dataset}/{set}/published.log",
+    benchmark:
+        "results/benchmarks/metrics/{dataset}/{set}/published.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         files=lambda wc: published_paths(wc.dataset, wc.set),
@@ -93,16 +103,6 @@ rule published_metrics:
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
         window_cap=config["focus"]["window_cap"],
-    log:
-        "logs/metrics/{dataset}/{set}/published.log",
-    benchmark:
-        "results/benchmarks/metrics/{dataset}/{set}/published.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/published_metrics.py"
 
@@ -114,19 +114,19 @@ rule published_result:
         published=published_pair_index,
     output:
         fused="results/{dataset}/{set}/published_{name}/fused.png",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        file=lambda wc: published_paths(wc.dataset, wc.set)[f"published_{wc.name}"],
     log:
         "logs/fusion/{dataset}/{set}/published_{name}.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/published_{name}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        file=lambda wc: published_paths(wc.dataset, wc.set)[f"published_{wc.name}"],
     script:
         "../scripts/external_result.py"
 
@@ -138,19 +138,19 @@ rule own_result:
         own=lambda wc: own_path(wc.dataset, wc.set),
     output:
         fused="results/{dataset}/{set}/own_{name}/fused.png",
-    params:
-        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
-        file=lambda wc: own_path(wc.dataset, wc.set),
     log:
         "logs/fusion/{dataset}/{set}/own_{name}.log",
     benchmark:
         "results/benchmarks/fusion/{dataset}/{set}/own_{name}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
+    params:
+        set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        file=lambda wc: own_path(wc.dataset, wc.set),
     script:
         "../scripts/external_result.py"
 
@@ -177,21 +177,21 @@ rule ranking_table:
             category="Ranking",
             labels={"dataset": "{dataset}", "figure": "rank chart"},
         ),
+    log:
+        "logs/ranking/{dataset}.log",
+    benchmark:
+        "results/benchmarks/ranking/{dataset}.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         methods=lambda wc: dataset_methods(wc.dataset),
         min_coverage=config["ranking"]["min_coverage"],
         own_missing=lambda wc: own_missing(wc.dataset),
         own=own_method(),
-    log:
-        "logs/ranking/{dataset}.log",
-    benchmark:
-        "results/benchmarks/ranking/{dataset}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/ranking.py"
 
@@ -211,12 +211,12 @@ rule ranking_table1:
         "logs/ranking/mffw_table1.log",
     benchmark:
         "results/benchmarks/ranking/mffw_table1.tsv"
+    conda:
+        "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/mffssim.yaml"
     script:
         "../scripts/ranking_table1.py"
 

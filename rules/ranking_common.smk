@@ -55,7 +55,11 @@ def method_metric_files(wildcards):
     """What a set's metrics.json is assembled from: one metrics.json per method, and one file for all the
     set's published methods (scored in one job: 30 images of one pair)."""
     methods = methods_for(wildcards.dataset, wildcards.set)
-    files = [f"results/{wildcards.dataset}/{wildcards.set}/{m}/metrics.json" for m in methods if not m.startswith("published_")]
+    files = [
+        f"results/{wildcards.dataset}/{wildcards.set}/{m}/metrics.json"
+        for m in methods
+        if not m.startswith("published_")
+    ]
     if any(m.startswith("published_") for m in methods):
         files.append(f"results/{wildcards.dataset}/{wildcards.set}/published.metrics.json")
     return files

@@ -79,7 +79,8 @@ def _shell(scratch, command: str, *, dry: bool) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def scratch(tmp_path):
-    """A folder with the repository's config/ and a user's photo folder for the `folder` data set."""
+    """A folder with the repository's config/, a user's photo folder for the `folder` data set and a folder for
+    their own fused images (the ranking)."""
     from mffssim.io import write_image
 
     (tmp_path / "config").symlink_to(REPO / "config")
@@ -92,6 +93,7 @@ def scratch(tmp_path):
         blurred[:, (k - 1) * 24:k * 24] = sharp[:, (k - 1) * 24:k * 24].mean()
         write_image(photos / f"source_{k}.png", blurred)
         write_image(tmp_path / ("photo_near.jpg" if k == 1 else "photo_far.jpg"), blurred)
+    (tmp_path / "mine" / "lytro").mkdir(parents=True)  # a user's own fused images (none yet: all sets missing)
     for name in ("a", "b", "c"):
         write_image(tmp_path / f"{name}.tif", np.clip(sharp + rng.normal(0, 0.05, sharp.shape), 0, 1))
     return tmp_path
@@ -99,7 +101,7 @@ def scratch(tmp_path):
 
 @pytest.mark.parametrize("command", WORKFLOW)
 def test_workflow_command_plans(scratch, command):
-    command = command.replace("/path/to/dir", str(scratch / "photos"))
+    command = command.replace("/path/to/dir", str(scratch / "photos")).replace("/path/to/mine", str(scratch / "mine"))
     proc = _shell(scratch, command, dry=True)
     assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
 

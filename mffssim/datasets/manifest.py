@@ -29,7 +29,7 @@ DATASETS: tuple[str, ...] = (
     "mffssim_examples",
     "voc_seg_samples",
     "focus_stack_examples",  # real, unregistered focus stacks (see FRAME_SOURCES below)
-    "mfifb_results",  # ranking (issue 13): MFIFB's fused images of 30 published methods, <pair>/<METHOD>.<ext>
+    "mfifb_results",  # the ranking: MFIFB's fused images of 30 published methods, <pair>/<METHOD>.<ext>
 )
 # The embedded data set's image sets (made by .embedded); kept here with the other static names so that
 # planning a workflow needs no image library.
