@@ -9,12 +9,19 @@ Estimation is intensity-based and made to work across different focus, where blu
 features a keypoint matcher needs:
 
 * each frame is turned into a **band-passed** gray image (a difference of Gaussians, normalised), in which
-  a defocused and a sharp view of one edge still look alike (blur is symmetric, so it does not move the
-  best match);
+  a defocused and a sharp view of one edge still correlate (a symmetric blur does not move the best
+  translation);
 * a coarse **translation** comes from phase correlation on the coarsest level of an image pyramid; the
   transform is then refined level by level by Gauss-Newton on the sum of squared differences of the
   band-passed images (a forward-additive Lucas-Kanade; contrast differences are normalised away at each
   step, as in ECC);
+* the band-passed images of a sharp and a defocused view of one scene are not alike, and their
+  least-squares fit is biased in scale (shrinking the blurred view makes it more like the sharp one), by
+  a few tenths of a pixel at the frame corners. So the last refinement, at the finest level, is made on
+  **blur-matched** images: the frame resampled onto its neighbour, then, pixel by pixel, whichever of the
+  two is the sharper blurred by the Gaussian that makes them most alike in a small window
+  (:func:`match_blur`); the residual transform is fitted with Huber weights, so content the two do not
+  share (a border, a moving object) pulls little;
 * long stacks are **chained**: each frame is registered to its neighbour towards the anchor (the most
   similar focus) and the transforms are composed.
 
