@@ -322,10 +322,17 @@ def _phase_shift(fixed: np.ndarray, moving: np.ndarray) -> np.ndarray:
     """Translation (dx, dy) such that moving(x + d) ~ fixed(x), by phase correlation."""
     from skimage.registration import phase_cross_correlation
 
-    window = np.outer(np.hanning(fixed.shape[0]), np.hanning(fixed.shape[1]))
+    def windowed(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The image tapered to its borders, zero-padded at the bottom and right to ``shape``."""
+        out = np.zeros(shape, np.float64)
+        out[:image.shape[0], :image.shape[1]] = image * np.outer(np.hanning(image.shape[0]), np.hanning(image.shape[1]))
+        return out
+
+    shape = (max(fixed.shape[0], moving.shape[0]), max(fixed.shape[1], moving.shape[1]))  # images of two sizes
     with warnings.catch_warnings():  # a flat image: no peak, the refinement and its score tell
         warnings.simplefilter("ignore")
-        shift, _, _ = phase_cross_correlation(moving * window, fixed * window, upsample_factor=4, normalization=None)
+        shift, _, _ = phase_cross_correlation(windowed(moving, shape), windowed(fixed, shape), upsample_factor=4,
+                                              normalization=None)
     return np.array([shift[1], shift[0]])
 
 
@@ -346,7 +353,8 @@ def estimate_transform(moving: np.ndarray, fixed: np.ndarray, *, model: str = "s
         raise ValueError(f"model: expected one of {', '.join(MODELS)}, got {model!r}")
     fixed_gray, moving_gray = _gray(fixed), _gray(moving)
     fixed_levels = _pyramid(fixed_gray, max_side)
-    moving_levels = _pyramid(moving_gray, max_side)
+    # the moving image at the fixed one's halvings, so the levels pair up when the two sizes differ
+    moving_levels = [(_bandpass(_reduced(moving_gray, factor)), factor) for _, factor in fixed_levels]
     coarse = fixed_levels[0][1]
     s = _scale_matrix(coarse)
     if init is None:

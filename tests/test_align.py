@@ -106,6 +106,15 @@ def test_blur_matching_recovers_a_subpixel_similarity_on_low_texture():
     assert np.mean(plain) > 2 * np.mean(errors), (plain, errors)
 
 
+def test_images_of_two_sizes_are_registered():
+    """A moving image cropped by (3, 5) px at the top left (another program's output may be smaller)."""
+    frames, truths = stack(seed=1, count=2)
+    crop = np.array([[1, 0, 3], [0, 1, 5], [0, 0, 1.0]])  # cropped pixel -> the frame's pixel
+    matrix, score = estimate_transform(frames[1][5:-5, 3:-3], frames[0])
+    assert score > 0.5
+    assert corner_error(matrix, truths[1] @ crop, frames.shape[1:3]) < 0.05
+
+
 def test_match_blur_blurs_the_sharper_image_only():
     sharp = picture().mean(axis=2)
     blurred = gaussian_blur(sharp, 2.0)
