@@ -277,6 +277,8 @@ def match_blur(first: np.ndarray, second: np.ndarray, *, sigmas: Sequence[float]
     second = np.asarray(second, dtype=np.float32)
     if first.shape != second.shape or first.ndim != 2:
         raise ValueError(f"match_blur: expected two gray images of one shape, got {first.shape} and {second.shape}")
+    if window <= 0 or not sigmas or min(sigmas) <= 0:
+        raise ValueError(f"match_blur: window and sigmas must be positive, got window {window} and sigmas {tuple(sigmas)}")
     band1, band2 = _dog(first), _dog(second)
     best = ndimage.gaussian_filter((band1 - band2) ** 2, window)
     out1, out2 = first.copy(), second.copy()

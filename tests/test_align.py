@@ -129,6 +129,8 @@ def test_match_blur_blurs_the_sharper_image_only():
     np.testing.assert_array_equal(swapped[1], first)
     with pytest.raises(ValueError, match="two gray images of one shape"):
         match_blur(sharp, sharp[:-1])
+    with pytest.raises(ValueError, match="must be positive"):
+        match_blur(sharp, blurred, sigmas=(1.0, 0.0))
 
 
 def test_default_resampling_keeps_detail():
