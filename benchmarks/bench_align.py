@@ -3,14 +3,17 @@
 Two parts, each printing its figures (and writing JSON with ``--json``):
 
 ``synthetic``: scikit-image pictures rendered as K-frame focus stacks (each frame sharp on its own band,
-defocused elsewhere with mffssim.defocus.defocus_layers), every frame but the middle one moved by a known
-similarity (scale 0.96-1.04, rotation up to 1 degree, shift up to 20 px; seeded). Frames are rendered at
-twice the size and reduced 2x2 (a moved frame is a new view of the scene, as a camera takes it, not a
-resampled copy of the registered frame). Reported: the transform
-error (RMS over the frame corners, pixels), and the fused PSNR against the sharp picture on the area every
-frame covers, for the aligned stack and for the perfectly registered one (same fusion settings).
+defocused elsewhere with mffssim.defocus.defocus_layers; ``--defocus disk`` for a pillbox blur), every frame
+but the middle one moved by a known similarity (scale 0.96-1.04, rotation up to 1 degree, shift up to 20 px;
+seeded). Frames are rendered at twice the size, blurred by the camera's lens and sensor (a Gaussian of
+``--psf`` pixels, default 0.5) and reduced 2x2, so a moved frame is a new view of the scene, as a camera
+takes it, not a resampled copy of the registered frame. Reported: the transform error (RMS over the frame
+corners, pixels), and the fused PSNR against the sharp picture on the area every frame covers, for the
+aligned stack, for the moved stack warped with the true transforms (what resampling alone costs) and for
+the perfectly registered stack; all three are fused on that same area with the same settings.
 
-    python benchmarks/bench_align.py synthetic [--size 384] [--frames 3] [--seeds 0 1 2] [--json out.json]
+    python benchmarks/bench_align.py synthetic [--size 384] [--frames 3] [--seeds 0 1] [--psf 0.5]
+        [--defocus gaussian|disk] [--no-blur-matching] [--json out.json]
 
 ``real``: one real stack (a folder of frames, in name order), optionally with another program's result
 (``--comparison``). Times align + fuse (wall and CPU seconds, peak resident memory of this process); fuses
@@ -24,7 +27,7 @@ of the resolution, default 1/2) and two residuals:
   edge of the fused image F that no aligned frame A_k has at that place (a ghost, a seam) raises it, where
   a no-reference metric may reward the extra edge.
 
-    python benchmarks/bench_align.py real DIR [--comparison FILE] [--out OUTDIR] [--json out.json]
+    python benchmarks/bench_align.py real DIR [--comparison FILE] [--out OUTDIR] [--no-blur-matching] [--json out.json]
     python benchmarks/bench_align.py figure OUTDIR... --out docs/photos_pcb.jpg   # side-by-side figure
 """
 from __future__ import annotations
@@ -41,9 +44,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mffssim.align import (  # noqa: E402
-    _bandpass, _gray, align_stack, corner_error, describe, register_image, warp_frame, warp_frames,
+    Alignment, _bandpass, _gray, align_stack, corner_error, describe, register_image, warp_frame, warp_frames,
 )
-from mffssim.defocus import defocus_layers  # noqa: E402
+from mffssim.defocus import defocus_layers, gaussian_blur  # noqa: E402
 from mffssim.io import IMAGE_EXTENSIONS, read_image, read_image_set, write_image  # noqa: E402
 
 PICTURES = ("astronaut", "coffee", "chelsea", "rocket")
@@ -69,68 +72,122 @@ def _psnr(a, b):
 
 
 def _fuse(frames, iterations):
+    import torch
+
     from mffssim.fusion import fuse
 
+    torch.set_num_threads(1)
     return fuse(frames, None, device="cpu", iterations=iterations, progress=False).image
 
 
-def synthetic(args) -> list[dict]:
+def _disk_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A pillbox (uniform disk) blur of radius 2 sigma per channel: a lens's defocus, not a Gaussian."""
+    from scipy import ndimage
+
+    image = np.asarray(image, dtype=np.float32)
+    if sigma <= 0:
+        return image.copy()
+    radius = 2.0 * sigma
+    n = int(np.ceil(radius))
+    y, x = np.mgrid[-n:n + 1, -n:n + 1]
+    kernel = (x ** 2 + y ** 2 <= radius ** 2).astype(np.float32)
+    kernel /= kernel.sum()
+    planes = image if image.ndim == 3 else image[:, :, None]
+    out = np.stack([ndimage.convolve(planes[:, :, c], kernel, mode="reflect") for c in range(planes.shape[2])], 2)
+    return out if image.ndim == 3 else out[:, :, 0]
+
+
+def render_stack(name: str, seed: int, size: int, k_frames: int, psf: float = 0.0, defocus: str = "gaussian"):
+    """One synthetic focus stack of the scikit-image picture ``name``, ``size`` pixels high.
+
+    Returns ``(sharp, registered, moved, truths)``: the sharp picture ``(H, W, 3)``, the K frames as a still
+    camera would take them ``(K, H, W, 3)``, the same frames taken with every frame but the middle one moved
+    by a seeded similarity, and the true frame -> anchor matrices. The scene is rendered at twice the size
+    and every frame reduced 2x2 at the end, as a camera samples it: a moved frame is a new view, not a
+    resampled copy of the registered one. ``psf``: the sigma (pixels of the frames) of a Gaussian blur
+    standing for the lens and sensor, applied to every view before it is reduced (0: a perfect lens, the
+    pixels integrate the scene over their square only, so detail near the pixel pitch aliases).
+    ``defocus``: "gaussian" (mffssim.defocus) or "disk" (the same layered rendering with a pillbox blur of
+    radius 2 sigma, closer to a real lens and unlike the Gaussians the registration's blur matching tries).
+    """
+    from unittest import mock
+
+    from mffssim import defocus as defocus_module
     from skimage import data, transform
 
+    def camera(view):  # the optics blur the view, the pixels integrate it
+        return _reduce(gaussian_blur(view, 2 * psf) if psf > 0 else view)
+
+    rng = np.random.default_rng(seed)
+    picture = getattr(data, name)()
+    h = size
+    w = int(round(h * picture.shape[1] / picture.shape[0]))
+    hi = transform.resize(picture, (2 * h, 2 * w), anti_aliasing=True).astype(np.float32)
+    sharp = camera(hi)
+    layers = np.zeros((k_frames, 2 * h, 2 * w), np.float32)
+    for k in range(k_frames):  # depth layers: vertical bands, each frame focused on one
+        layers[k, :, k * 2 * w // k_frames:(k + 1) * 2 * w // k_frames] = 1
+    if defocus not in ("gaussian", "disk"):
+        raise ValueError(f"defocus: expected 'gaussian' or 'disk', got {defocus!r}")
+    blur = _disk_blur if defocus == "disk" else defocus_module.gaussian_blur
+    rendered = []
+    with mock.patch.object(defocus_module, "gaussian_blur", blur):  # defocus_layers' blur, for this rendering only
+        for k in range(k_frames):
+            sigmas = [0.0 if j == k else 2 * (1.0 + 1.5 * abs(j - k)) for j in range(k_frames)]
+            rendered.append(defocus_layers(hi, layers, sigmas))
+    registered = np.stack([camera(r) for r in rendered])
+    anchor = (k_frames - 1) // 2
+    down = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1.0]])  # 2x coordinates -> 1x
+    truths, moved = [], []
+    for k in range(k_frames):
+        if k == anchor:
+            truths.append(np.eye(3))
+            moved.append(registered[k])
+            continue
+        matrix = _similarity(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-20, 20, 2), (h, w))
+        truths.append(matrix)  # frame -> anchor
+        matrix_hi = np.linalg.inv(down) @ matrix @ down
+        moved.append(camera(warp_frame(rendered[k], np.linalg.inv(matrix_hi))))
+    return sharp, registered, np.stack(moved), truths
+
+
+def synthetic(args) -> list[dict]:
+    """Align each synthetic stack, then fuse, on the common area, the aligned stack, the stack warped with
+    the true transforms (what resampling alone costs) and the registered stack (the reference)."""
     rows = []
     for name in PICTURES:
         for seed in args.seeds:
-            rng = np.random.default_rng(seed)
-            picture = getattr(data, name)()
-            h = args.size
-            w = int(round(h * picture.shape[1] / picture.shape[0]))
-            # the scene is rendered at twice the size and every frame reduced 2x2 at the end, as a camera
-            # samples it: a moved frame is a new view, not a resampled copy of the registered one
-            hi = transform.resize(picture, (2 * h, 2 * w), anti_aliasing=True).astype(np.float32)
-            sharp = _reduce(hi)
-            k_frames = args.frames
-            layers = np.zeros((k_frames, 2 * h, 2 * w), np.float32)
-            for k in range(k_frames):  # depth layers: vertical bands, each frame focused on one
-                layers[k, :, k * 2 * w // k_frames:(k + 1) * 2 * w // k_frames] = 1
-            rendered = []
-            for k in range(k_frames):
-                sigmas = [0.0 if j == k else 2 * (1.0 + 1.5 * abs(j - k)) for j in range(k_frames)]
-                rendered.append(defocus_layers(hi, layers, sigmas))
-            registered = np.stack([_reduce(r) for r in rendered])
-            anchor = (k_frames - 1) // 2
-            down = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1.0]])  # 2x coordinates -> 1x
-            truths, moved = [], []
-            for k in range(k_frames):
-                if k == anchor:
-                    truths.append(np.eye(3))
-                    moved.append(registered[k])
-                    continue
-                matrix = _similarity(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-20, 20, 2), (h, w))
-                truths.append(matrix)  # frame -> anchor
-                matrix_hi = np.linalg.inv(down) @ matrix @ down
-                moved.append(_reduce(warp_frame(rendered[k], np.linalg.inv(matrix_hi))))
-            moved = np.stack(moved)
+            sharp, registered, moved, truths = render_stack(name, seed, args.size, args.frames, args.psf, args.defocus)
+            k_frames, h, w = moved.shape[:3]
             t0, c0 = time.perf_counter(), time.process_time()
-            alignment = align_stack(moved)
+            alignment = align_stack(moved, blur_matching=not args.no_blur_matching)
             seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
             errors = [corner_error(alignment.transforms[k], truths[k], (h, w)) for k in range(k_frames)]
             x0, y0, cw, ch = alignment.crop
-            aligned = warp_frames(moved, alignment)
             crop = (slice(y0, y0 + ch), slice(x0, x0 + cw))
-            fused_aligned = _fuse(aligned, args.iterations)
-            fused_registered = _fuse(registered, args.iterations)[crop]
+            true_alignment = Alignment(np.stack(truths), alignment.anchor, alignment.shape, alignment.crop)
+            # every stack is fused on the same area (the fusion near the borders depends on the image size)
+            fused = {
+                "aligned": _fuse(warp_frames(moved, alignment), args.iterations),
+                "true_transforms": _fuse(warp_frames(moved, true_alignment), args.iterations),
+                "registered": _fuse(registered[(slice(None),) + crop], args.iterations),
+            }
             truth_crop = sharp[crop]
             row = {
-                "picture": name, "seed": seed, "size": f"{w}x{h}", "frames": k_frames,
+                "picture": name, "seed": seed, "size": f"{w}x{h}", "frames": k_frames, "psf": args.psf,
+                "defocus": args.defocus,
+                "blur_matching": not args.no_blur_matching,
                 "corner_rms_max": max(errors), "corner_rms": errors, "crop": [x0, y0, cw, ch],
-                "psnr_aligned": _psnr(fused_aligned, truth_crop), "psnr_registered": _psnr(fused_registered, truth_crop),
+                **{f"psnr_{key}": _psnr(image, truth_crop) for key, image in fused.items()},
                 "align_s": seconds, "align_cpu_s": cpu,
             }
             row["psnr_gap"] = row["psnr_registered"] - row["psnr_aligned"]
+            row["psnr_gap_resampling"] = row["psnr_registered"] - row["psnr_true_transforms"]
             rows.append(row)
             print(f"{name:10s} seed {seed}: corner RMS max {row['corner_rms_max']:.3f} px, PSNR aligned "
-                  f"{row['psnr_aligned']:.2f} dB, registered {row['psnr_registered']:.2f} dB (gap {row['psnr_gap']:+.2f}), "
-                  f"align {seconds:.2f} s ({cpu:.2f} CPU s)", flush=True)
+                  f"{row['psnr_aligned']:.2f} dB, true transforms {row['psnr_true_transforms']:.2f} dB, registered "
+                  f"{row['psnr_registered']:.2f} dB (gap {row['psnr_gap']:+.2f}, of which resampling "
+                  f"{row['psnr_gap_resampling']:+.2f}), align {seconds:.2f} s ({cpu:.2f} CPU s)", flush=True)
     worst = max(r["corner_rms_max"] for r in rows)
     gap = max(r["psnr_gap"] for r in rows)
     print(f"worst corner RMS {worst:.3f} px; largest PSNR gap {gap:+.2f} dB over {len(rows)} stacks")
@@ -172,7 +229,7 @@ def real(args) -> dict:
     out = Path(args.out)
     frames, _ = read_image_set(paths)
     t0, c0 = time.perf_counter(), time.process_time()
-    alignment = align_stack(frames, names=[p.name for p in paths])
+    alignment = align_stack(frames, names=[p.name for p in paths], blur_matching=not args.no_blur_matching)
     aligned = warp_frames(frames, alignment)
     align_s, align_cpu = time.perf_counter() - t0, time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
@@ -192,7 +249,7 @@ def real(args) -> dict:
     small_frames = np.stack([_small(f, args.metric_scale) for f in aligned])
     report = {
         "stack": str(folder.name), "frames": len(paths), "size": f"{frames.shape[2]}x{frames.shape[1]}",
-        "anchor": paths[alignment.anchor].name, "crop": [x0, y0, w, h],
+        "anchor": paths[alignment.anchor].name, "crop": [x0, y0, w, h], "blur_matching": not args.no_blur_matching,
         "transforms": {p.name: describe(m) for p, m in zip(paths, alignment.transforms)},
         "align_s": align_s, "align_cpu_s": align_cpu, "fuse_s": fuse_s, "fuse_cpu_s": fuse_cpu,
         "peak_rss_mb": peak_mb, "comparison_corner_shift_px": comparison_shift,
@@ -249,6 +306,10 @@ def main(argv=None) -> int:
     syn.add_argument("--frames", type=int, default=3)
     syn.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     syn.add_argument("--iterations", type=int, default=100)
+    syn.add_argument("--psf", type=float, default=0.5,
+                     help="sigma (pixels) of the lens and sensor blur of the synthetic camera (default 0.5; 0: none)")
+    syn.add_argument("--defocus", choices=("gaussian", "disk"), default="gaussian", help="the lens's defocus blur")
+    syn.add_argument("--no-blur-matching", action="store_true", help="align without blur matching (the old fit)")
     syn.add_argument("--json")
     rl = commands.add_parser("real")
     rl.add_argument("stack", help="folder of the frames (read in name order)")
@@ -257,6 +318,7 @@ def main(argv=None) -> int:
     rl.add_argument("--out", required=True, help="folder for the fused images and report.json")
     rl.add_argument("--iterations", type=int, default=100)
     rl.add_argument("--metric-scale", type=float, default=0.5)
+    rl.add_argument("--no-blur-matching", action="store_true", help="align without blur matching (the old fit)")
     rl.add_argument("--json")
     fg = commands.add_parser("figure")
     fg.add_argument("folders", nargs="+")

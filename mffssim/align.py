@@ -9,12 +9,19 @@ Estimation is intensity-based and made to work across different focus, where blu
 features a keypoint matcher needs:
 
 * each frame is turned into a **band-passed** gray image (a difference of Gaussians, normalised), in which
-  a defocused and a sharp view of one edge still look alike (blur is symmetric, so it does not move the
-  best match);
+  a defocused and a sharp view of one edge still correlate (a symmetric blur does not move the best
+  translation);
 * a coarse **translation** comes from phase correlation on the coarsest level of an image pyramid; the
   transform is then refined level by level by Gauss-Newton on the sum of squared differences of the
   band-passed images (a forward-additive Lucas-Kanade; contrast differences are normalised away at each
   step, as in ECC);
+* the band-passed images of a sharp and a defocused view of one scene are not alike, and their
+  least-squares fit is biased in scale (shrinking the blurred view makes it more like the sharp one), by
+  a few tenths of a pixel at the frame corners. So the last refinement, at the finest level, is made on
+  **blur-matched** images: the frame resampled onto its neighbour, then, pixel by pixel, whichever of the
+  two is the sharper blurred by the Gaussian that makes them most alike in a small window
+  (:func:`match_blur`); the residual transform is fitted with Huber weights, so content the two do not
+  share (a border, a moving object) pulls little;
 * long stacks are **chained**: each frame is registered to its neighbour towards the anchor (the most
   similar focus) and the transforms are composed.
 
@@ -52,6 +59,11 @@ MAX_SCALE_CHANGE = 0.25
 MAX_ROTATION_DEG = 10.0
 MAX_SHIFT_FRACTION = 0.25
 MIN_SCORE = 0.35  # the least correlation of the band-passed frames over their overlap after alignment
+# blur matching: the relative defocus tried per pixel (Gaussian sigma, pixels of the finest level), the
+# window over which the candidates are compared, and the Huber constant of the robust final refinement
+MATCH_SIGMAS = (0.75, 1.25, 1.75, 2.5, 3.5, 5.0)
+MATCH_WINDOW = 8.0
+HUBER_K = 1.345
 
 
 class AlignmentError(ValueError):
@@ -97,10 +109,22 @@ def _half(image: np.ndarray) -> np.ndarray:
     return 0.25 * (im[0::2, 0::2] + im[1::2, 0::2] + im[0::2, 1::2] + im[1::2, 1::2])
 
 
+def _dog(image: np.ndarray) -> np.ndarray:
+    """Difference of Gaussians (sigma 1 and 4) of a gray image."""
+    return ndimage.gaussian_filter(image, 1.0) - ndimage.gaussian_filter(image, 4.0)
+
+
 def _bandpass(image: np.ndarray) -> np.ndarray:
     """Difference of Gaussians (sigma 1 and 4), scaled to unit standard deviation."""
-    band = ndimage.gaussian_filter(image, 1.0) - ndimage.gaussian_filter(image, 4.0)
+    band = _dog(image)
     return (band / (band.std() + 1e-8)).astype(np.float32)
+
+
+def _reduced(gray: np.ndarray, halvings: int) -> np.ndarray:
+    """``gray`` halved ``halvings`` times (the pyramid's own reduction)."""
+    for _ in range(halvings):
+        gray = _half(gray)
+    return gray
 
 
 def _pyramid(gray: np.ndarray, max_side: int, min_side: int = 48) -> list[tuple[np.ndarray, int]]:
@@ -145,11 +169,23 @@ def _params(matrix: np.ndarray, model: str) -> np.ndarray:
     return np.array([m[0, 0] - 1, m[0, 1], m[0, 2], m[1, 0], m[1, 1] - 1, m[1, 2], m[2, 0], m[2, 1]])
 
 
-def _refine(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray, model: str, iterations: int = 40
-            ) -> tuple[np.ndarray, float]:
+def _huber_weights(residual: np.ndarray, k: float = HUBER_K) -> np.ndarray:
+    """IRLS weights of the Huber loss: 1 for residuals within ``k`` robust standard deviations (1.4826 MAD),
+    ``k sigma / |r|`` beyond, so outliers (content one frame has and the other lacks) pull linearly."""
+    scale = 1.4826 * float(np.median(np.abs(residual))) + 1e-12
+    return np.minimum(1.0, k * scale / np.maximum(np.abs(residual), 1e-12))
+
+
+def _refine(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray, model: str, iterations: int = 40, *,
+            mask: np.ndarray | None = None, robust: bool = False) -> tuple[np.ndarray, float]:
     """Refine ``warp`` (fixed pixel coords -> moving pixel coords, 3x3) by Gauss-Newton; return it and the
-    correlation of the two band-passed images over their overlap."""
+    correlation of the two band-passed images over their overlap.
+
+    ``mask``: boolean ``fixed.shape``, the fixed pixels that may be used (default: all). ``robust``: Huber
+    weights (iteratively reweighted least squares) instead of plain least squares.
+    """
     h, w = fixed.shape
+    mh, mw = moving.shape
     cx, cy = (w - 1) / 2, (h - 1) / 2
     norm = max(w, h) / 2  # centred, normalised coordinates keep the normal equations well conditioned
     to_c = np.array([[1 / norm, 0, -cx / norm], [0, 1 / norm, -cy / norm], [0, 0, 1.0]])
@@ -159,6 +195,7 @@ def _refine(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray, model: str,
     u = ((xs - cx) / norm).ravel()
     v = ((ys - cy) / norm).ravel()
     f = fixed[::step, ::step].ravel().astype(np.float64)
+    usable = None if mask is None else np.asarray(mask, dtype=bool)[::step, ::step].ravel()
     gfy, gfx = np.gradient(fixed.astype(np.float64))
     gfx, gfy = gfx[::step, ::step].ravel(), gfy[::step, ::step].ravel()
     moving = moving.astype(np.float64)
@@ -171,7 +208,9 @@ def _refine(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray, model: str,
         mu = (m[0, 0] * u + m[0, 1] * v + m[0, 2]) / den
         mv = (m[1, 0] * u + m[1, 1] * v + m[1, 2]) / den
         mx, my = mu * norm + cx, mv * norm + cy
-        inside = (mx >= 1) & (mx <= w - 2) & (my >= 1) & (my <= h - 2)
+        inside = (mx >= 1) & (mx <= mw - 2) & (my >= 1) & (my <= mh - 2)
+        if usable is not None:
+            inside &= usable
         if inside.mean() < 0.2:
             return warp, -1.0
         coords = np.stack([my[inside], mx[inside]])
@@ -197,9 +236,10 @@ def _refine(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray, model: str,
             if model == "homography":
                 cols += [-(gx * mu[inside] + gy * mv[inside]) * uu, -(gx * mu[inside] + gy * mv[inside]) * vv]
             jac = np.stack(cols, axis=1)
-        hess = jac.T @ jac
+        weights = _huber_weights(r) if robust else np.ones_like(r)
+        hess = jac.T @ (jac * weights[:, None])
         try:
-            dp = -np.linalg.solve(hess + 1e-9 * np.trace(hess) * np.eye(len(p)), jac.T @ r)
+            dp = -np.linalg.solve(hess + 1e-9 * np.trace(hess) * np.eye(len(p)), jac.T @ (weights * r))
         except np.linalg.LinAlgError:
             break
         p = p + dp
@@ -208,31 +248,115 @@ def _refine(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray, model: str,
     return from_c @ _matrix(p, model) @ to_c, score
 
 
+def _sample_on(image: np.ndarray, warp: np.ndarray, shape: tuple[int, int], margin: float = 2.0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` resampled (cubic B-spline) at ``warp @ (x, y, 1)`` for every pixel of a ``shape`` grid, and
+    the mask of the grid pixels whose source lies at least ``margin`` pixels inside the image."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    den = warp[2, 0] * xs + warp[2, 1] * ys + warp[2, 2]
+    mx = (warp[0, 0] * xs + warp[0, 1] * ys + warp[0, 2]) / den
+    my = (warp[1, 0] * xs + warp[1, 1] * ys + warp[1, 2]) / den
+    values = ndimage.map_coordinates(image.astype(np.float64), np.stack([my, mx]), order=3, mode="nearest")
+    ih, iw = image.shape
+    valid = (mx >= margin) & (mx <= iw - 1 - margin) & (my >= margin) & (my <= ih - 1 - margin)
+    return values.astype(np.float32), valid
+
+
+def match_blur(first: np.ndarray, second: np.ndarray, *, sigmas: Sequence[float] = MATCH_SIGMAS,
+               window: float = MATCH_WINDOW) -> tuple[np.ndarray, np.ndarray]:
+    """Blur whichever of two registered gray images is the sharper, pixel by pixel, until they match.
+
+    Across a focus stack one frame is sharp where its neighbour is defocused; a least-squares fit of a
+    sharp and a blurred view is biased in scale (blur widens a feature, shrinking the blurred view makes it
+    more alike), which costs a few tenths of a pixel at the frame corners. Each pixel takes the candidate
+    (no blur, or one image blurred by a sigma of ``sigmas``) whose band-passed images differ least in a
+    Gaussian ``window``; the other image stays as it is there. Returns the two matched images (float32).
+    """
+    first = np.asarray(first, dtype=np.float32)
+    second = np.asarray(second, dtype=np.float32)
+    if first.shape != second.shape or first.ndim != 2:
+        raise ValueError(f"match_blur: expected two gray images of one shape, got {first.shape} and {second.shape}")
+    if window <= 0 or not sigmas or min(sigmas) <= 0:
+        raise ValueError(f"match_blur: window and sigmas must be positive, got window {window} and sigmas {tuple(sigmas)}")
+    band1, band2 = _dog(first), _dog(second)
+    best = ndimage.gaussian_filter((band1 - band2) ** 2, window)
+    out1, out2 = first.copy(), second.copy()
+    for sigma in sigmas:
+        for blur_first in (True, False):
+            blurred = ndimage.gaussian_filter(first if blur_first else second, sigma)
+            band = _dog(blurred)
+            cost = ndimage.gaussian_filter((band - band2) ** 2 if blur_first else (band1 - band) ** 2, window)
+            better = cost < best
+            best = np.where(better, cost, best)
+            if blur_first:
+                out1, out2 = np.where(better, blurred, out1), np.where(better, second, out2)
+            else:
+                out1, out2 = np.where(better, first, out1), np.where(better, blurred, out2)
+    return out1, out2
+
+
+def _score(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray) -> float:
+    """Correlation of two band-passed images over their overlap once ``moving`` is sampled through ``warp``."""
+    sampled, valid = _sample_on(moving, warp, fixed.shape, margin=1.0)
+    if valid.mean() < 0.2:
+        return -1.0
+    a, b = fixed[valid].astype(np.float64), sampled[valid].astype(np.float64)
+    a, b = a - a.mean(), b - b.mean()
+    return float((a @ b) / math.sqrt((a @ a) * (b @ b) + 1e-12))
+
+
+def _blur_matched_refine(fixed: np.ndarray, moving: np.ndarray, warp: np.ndarray, model: str) -> np.ndarray:
+    """Final refinement at the finest level: ``moving`` (gray) is resampled onto ``fixed`` through ``warp``,
+    the two are blur-matched (:func:`match_blur`), and a residual transform between them is fitted with
+    Huber weights (pixels the frames do not share, such as a moved frame's repeated border, are outliers);
+    returns the corrected ``warp`` (fixed -> moving pixel coordinates)."""
+    sampled, valid = _sample_on(moving, warp, fixed.shape)
+    if valid.mean() < 0.2:
+        return warp
+    matched_fixed, matched_moving = match_blur(fixed, sampled)
+    residual, score = _refine(_bandpass(matched_fixed), _bandpass(matched_moving), np.eye(3), model,
+                              mask=valid, robust=True)
+    return warp if score < 0 else warp @ residual
+
+
 def _phase_shift(fixed: np.ndarray, moving: np.ndarray) -> np.ndarray:
     """Translation (dx, dy) such that moving(x + d) ~ fixed(x), by phase correlation."""
     from skimage.registration import phase_cross_correlation
 
-    window = np.outer(np.hanning(fixed.shape[0]), np.hanning(fixed.shape[1]))
+    def windowed(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The image tapered to its borders, zero-padded at the bottom and right to ``shape``."""
+        out = np.zeros(shape, np.float64)
+        out[:image.shape[0], :image.shape[1]] = image * np.outer(np.hanning(image.shape[0]), np.hanning(image.shape[1]))
+        return out
+
+    shape = (max(fixed.shape[0], moving.shape[0]), max(fixed.shape[1], moving.shape[1]))  # images of two sizes
     with warnings.catch_warnings():  # a flat image: no peak, the refinement and its score tell
         warnings.simplefilter("ignore")
-        shift, _, _ = phase_cross_correlation(moving * window, fixed * window, upsample_factor=4, normalization=None)
+        shift, _, _ = phase_cross_correlation(windowed(moving, shape), windowed(fixed, shape), upsample_factor=4,
+                                              normalization=None)
     return np.array([shift[1], shift[0]])
 
 
 def estimate_transform(moving: np.ndarray, fixed: np.ndarray, *, model: str = "similarity",
-                       max_side: int = 1024, init: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                       max_side: int = 1024, init: np.ndarray | None = None, blur_matching: bool = True
+                       ) -> tuple[np.ndarray, float]:
     """Estimate the 3x3 matrix mapping ``moving``'s pixel coordinates onto ``fixed``'s, and its score.
 
     ``moving``, ``fixed``: images of one scene ``(H, W)`` or ``(H, W, C)``, possibly focused differently.
     ``max_side``: the finest pyramid level is at most this many pixels a side (the transform is scaled back
-    to full resolution). ``init``: an optional first guess (moving -> fixed). The score is the correlation
-    of the band-passed images over their overlap after alignment (1: identical). No plausibility check here
-    (:func:`align_stack` makes them).
+    to full resolution). ``init``: an optional first guess (moving -> fixed). ``blur_matching``: end with
+    a robust refinement of blur-matched images at the finest level (default; see :func:`match_blur`), which
+    removes the bias a difference of focus puts into the plain fit. The score is the correlation of the
+    band-passed images (not blur-matched) over their overlap after alignment (1: identical). No
+    plausibility check here (:func:`align_stack` makes them).
     """
     if model not in MODELS:
         raise ValueError(f"model: expected one of {', '.join(MODELS)}, got {model!r}")
-    fixed_levels = _pyramid(_gray(fixed), max_side)
-    moving_levels = _pyramid(_gray(moving), max_side)
+    fixed_gray, moving_gray = _gray(fixed), _gray(moving)
+    fixed_levels = _pyramid(fixed_gray, max_side)
+    # the moving image at the fixed one's halvings, so the levels pair up when the two sizes differ
+    moving_levels = [(_bandpass(_reduced(moving_gray, factor)), factor) for _, factor in fixed_levels]
     coarse = fixed_levels[0][1]
     s = _scale_matrix(coarse)
     if init is None:
@@ -251,6 +375,10 @@ def estimate_transform(moving: np.ndarray, fixed: np.ndarray, *, model: str = "s
         if factor == coarse and init is None and model != "translation":
             warp, score = _refine(f, m, warp, "translation", iterations=20)
         warp, score = _refine(f, m, warp, model)
+    if blur_matching and score >= 0:
+        finest_fixed, finest_moving = _reduced(fixed_gray, previous), _reduced(moving_gray, previous)
+        warp = _blur_matched_refine(finest_fixed, finest_moving, warp, model)
+        score = _score(fixed_levels[-1][0], moving_levels[-1][0], warp)
     full = _scale_matrix(previous)
     moving_to_fixed = np.linalg.inv(np.linalg.inv(full) @ warp @ full)
     return moving_to_fixed / moving_to_fixed[2, 2], score
@@ -282,7 +410,8 @@ def _check_plausible(matrix: np.ndarray, shape: tuple[int, int], what: str) -> N
 
 def align_stack(frames, *, anchor: int | None = None, model: str = "similarity", chain: bool = True,
                 max_side: int = 1024, min_score: float = MIN_SCORE, match_brightness: bool = False,
-                crop: bool = True, names: Sequence[str] | None = None, log=None) -> Alignment:
+                crop: bool = True, names: Sequence[str] | None = None, log=None, blur_matching: bool = True
+                ) -> Alignment:
     """Register every frame of a stack ``(K, H, W[, C])`` to the anchor frame.
 
     anchor: 0-based index (default ``(K - 1) // 2``, the middle). chain: register each frame to its
@@ -290,7 +419,8 @@ def align_stack(frames, *, anchor: int | None = None, model: str = "similarity",
     frame directly to the anchor. match_brightness: fit a gain and offset per frame and channel to the
     anchor over the common area (low-passed, so focus does not matter). crop: the common area (the largest
     rectangle every frame covers); otherwise the whole anchor frame. ``names`` name the frames in errors.
-    ``log``: a callable taking one line of progress (default: none).
+    ``log``: a callable taking one line of progress (default: none). blur_matching: see
+    :func:`estimate_transform` (default on; off is faster and less accurate across focus).
     Raises :class:`AlignmentError` naming the frame when a transform cannot be trusted.
     """
     frames = np.asarray(frames)
@@ -309,7 +439,8 @@ def align_stack(frames, *, anchor: int | None = None, model: str = "similarity",
     order = list(range(anchor - 1, -1, -1)) + list(range(anchor + 1, count))
     for k in order:
         target = (k + 1 if k < anchor else k - 1) if chain else anchor
-        matrix, score = estimate_transform(frames[k], frames[target], model=model, max_side=max_side)
+        matrix, score = estimate_transform(frames[k], frames[target], model=model, max_side=max_side,
+                                           blur_matching=blur_matching)
         what = f"{names[k]}" + (f" (to {names[target]})" if chain else "")
         if score < min_score:
             raise AlignmentError(
@@ -477,7 +608,8 @@ def misregistration(frames, *, max_side: int = 256) -> float:
     once the two are registered at ``max_side`` pixels a side (similarity). NaN when they cannot be compared."""
     frames = np.asarray(frames)
     try:
-        matrix, score = estimate_transform(frames[-1], frames[0], model="similarity", max_side=max_side)
+        matrix, score = estimate_transform(frames[-1], frames[0], model="similarity", max_side=max_side,
+                                           blur_matching=False)
     except (ValueError, np.linalg.LinAlgError):
         return float("nan")
     if score < MIN_SCORE:
