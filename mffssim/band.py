@@ -133,7 +133,7 @@ class BandObjective:
     def _build(self, t: _Tile) -> MFFSSIMObjective:
         r = self.radius
         rows, cols = slice(t.r0 - r, t.r1 + r), slice(t.c0 - r, t.c1 + r)
-        x = torch.from_numpy(np.ascontiguousarray(self.sources[t.present][:, rows, cols].transpose(0, 3, 1, 2)))
+        x = torch.from_numpy(np.ascontiguousarray(self.sources[:, rows, cols][t.present].transpose(0, 3, 1, 2)))
         m = torch.from_numpy(self.labels[rows, cols][None] == t.present[:, None, None])
         objective = MFFSSIMObjective(x.to(self.device, self.dtype), m.to(self.device, self.dtype), self.window,
                                      "paper", shift=self.shift, count=self.patches)

@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--threads", type=_threads, default=DEFAULT_THREADS, metavar="N",
                       help=f"torch CPU threads (default: {DEFAULT_THREADS}: on a busy 2-core machine two threads made a "
                            "512x512 fusion 6-15x slower, and one thread needs only about 2 CPU-seconds for it)")
+    fuse.add_argument("--max-memory", type=_positive_float, metavar="MIB",
+                      help="memory budget of the process in MiB (2**20 bytes); the band solver caches what fits "
+                           "and the command stops with exit status 1 before fusing when the estimate exceeds it")
     fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     align = commands.add_parser(
         "align",
@@ -292,7 +295,7 @@ def run_fuse(args: argparse.Namespace) -> None:
     import torch
 
     from ._device import resolve_device
-    from .fusion import fuse
+    from .fusion import describe_solver, fuse
     from .ssim import window_size
 
     output = Path(args.output)
@@ -318,7 +321,7 @@ def run_fuse(args: argparse.Namespace) -> None:
         raise CommandError(f"{args.sources[0]}: the image ({width}x{height}) is smaller than the window {window}")
     options = dict(window=window, variant=args.variant, optimizer=args.optimizer, lr=args.lr,
                    iterations=args.iterations, tol=args.tol, init=args.init, keep=args.keep,
-                   progress=not args.quiet)
+                   progress=not args.quiet, max_memory_mb=args.max_memory)
     if args.map is None and args.detector == "resnet" and len(sources) > 2:
         result = _fuse_sequential(args, sources, device, fuse, options)
     else:
@@ -344,6 +347,8 @@ def run_fuse(args: argparse.Namespace) -> None:
             f"{torch.get_num_threads()} threads)",
             file=sys.stderr,
         )
+        if result.solver:
+            print(f"{PROG} fuse: {describe_solver(result.solver)}", file=sys.stderr)
 
 
 def _anchor_index(args, count: int) -> int:
@@ -453,8 +458,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # writing failed (atomic_write names the file); nothing was changed
         print(f"{PROG} {args.command}: error: {_os_message(error)}", file=sys.stderr)
         return EXIT_FAILURE
-    except MemoryError:
-        print(f"{PROG} {args.command}: error: out of memory (try smaller images)", file=sys.stderr)
+    except MemoryError as error:
+        from ._memory import MemoryBudgetError
+
+        reason = _one_line(error) if isinstance(error, MemoryBudgetError) else "out of memory (try smaller images)"
+        print(f"{PROG} {args.command}: error: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     except RuntimeError as error:  # torch.OutOfMemoryError: the GPU's memory is too small for the images
         if type(error).__name__ != "OutOfMemoryError":

@@ -49,6 +49,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_sources, check_window
 from ._device import resolve_device
+from ._memory import MB, MemoryBudgetError, band_fixed_bytes, full_frame_bytes, resident_bytes
 from .band import BandObjective, moving_mask
 from .focus import laplacian_focus_map
 from .ssim import MFFSSIMObjective, window_size
@@ -331,6 +332,20 @@ def _band_radius(band_radius, solver: str, window: int) -> int | None:
     return int(band_radius)
 
 
+def _band_cache_budget(band: BandObjective, max_memory_mb: float, count: int) -> float:
+    """Bytes left for the band solver's tile cache under the budget; MemoryBudgetError when none are."""
+    channels, height, width = band.shape
+    footprint = max(((t.r1 - t.r0) + 2 * band.radius) * ((t.c1 - t.c0) + 2 * band.radius) for t in band.tiles) \
+        if band.tiles else 0
+    need = resident_bytes() + band_fixed_bytes(channels, height * width, band.moving_pixels, footprint, count)
+    left = max_memory_mb * MB - need
+    if left < 0:
+        raise MemoryBudgetError(
+            f"max_memory: {max_memory_mb:g} MiB cannot be met: the band solver on {width}x{height} needs about "
+            f"{need / MB:.0f} MiB without caching a tile ({resident_bytes() / MB:.0f} MiB in use already)")
+    return left
+
+
 def describe_solver(info: dict) -> str:
     """One log line for ``FusionResult.solver``: frame size, solver and why, tiles and band shares."""
     text = f"{info['frame']}: solver {info['solver']} ({info['reason']})"
@@ -363,8 +378,8 @@ def fuse(
     progress: bool = False,
     solver: str = "auto",
     band_radius: int | str | None = "auto",
-    tile: int | None = None,
-    cache_bytes: float = math.inf,
+    tile: int | tuple[int | None, int | None] | None = None,
+    max_memory_mb: float | None = None,
 ) -> FusionResult:
     """Fuse K registered sources by maximising the MFF-SSIM index Q (Algorithm 1).
 
@@ -398,7 +413,12 @@ def fuse(
     band_radius : "auto" (W - 1 on the band solver, no frozen pixel on the full frame), None (no frozen
         pixel) or an integer r >= 1 that freezes the same pixels on either solver (so
         ``solver="full", band_radius=r`` is the band solver's reference, equal to float32 round-off).
-    cache_bytes : the most bytes of tile objectives the band solver keeps between steps (beyond: rebuilt).
+    tile : the band solver's tiles of window centres: an int (square), (rows, columns) (None: the whole
+        width or height) or None (mffssim.band.DEFAULT_TILE: strips of 128 rows).
+    max_memory_mb : a budget for the process's resident memory in MiB (None: none). The band solver keeps as
+        many tile objectives between steps as fit (the others are rebuilt at every step: slower, same
+        values); MemoryBudgetError (a MemoryError) when even without them, or for the full frame, the
+        estimate exceeds it.
 
     Returns
     -------
@@ -444,13 +464,23 @@ def fuse(
     started = time.perf_counter()
     if chosen == "band":
         moving = moving_mask(labels, radius)
-        band = BandObjective(sources, labels, moving, window, tile=tile, dtype=torch_dtype, device=torch_device,
-                             cache_bytes=cache_bytes)
+        band = BandObjective(sources, labels, moving, window, tile=tile, dtype=torch_dtype, device=torch_device)
+        if max_memory_mb is not None:
+            band.cache_bytes = _band_cache_budget(band, max_memory_mb, count)
         objective, y = band, band.start.clone()
         info.update(tiles=len(band.tiles), tiles_total=band.tiles_total, tile=band.tile_size,
-                    moving_share=band.moving_pixels / (height * width), computed_share=band.computed_share)
+                    moving_share=band.moving_pixels / (height * width), computed_share=band.computed_share,
+                    cache_mb=None if math.isinf(band.cache_bytes) else band.cache_bytes / MB)
     else:
         band = None
+        if max_memory_mb is not None:
+            need = resident_bytes() + full_frame_bytes(count, channels, height * width)
+            if need > max_memory_mb * MB:
+                hint = (" (the band solver, solver='band', needs less)" if labels is not None and variant == "paper"
+                        and isinstance(init, str) and init == "pixelwise" else "")
+                raise MemoryBudgetError(
+                    f"max_memory: {max_memory_mb:g} MiB cannot be met: the full-frame solver on {width}x{height}, "
+                    f"K = {count} needs about {need / MB:.0f} MiB{hint}")
         x = torch.from_numpy(sources).permute(0, 3, 1, 2).to(device=torch_device, dtype=torch_dtype).contiguous()
         m = torch.from_numpy(focus_map).to(device=torch_device, dtype=torch_dtype)
         objective = MFFSSIMObjective(x, m, window, variant)
@@ -490,6 +520,7 @@ def fuse(
         returned = done
     if band is not None:
         y = band.image(y)
+        info.update(cached_mb=band.cached_bytes / MB, rebuilt=band.rebuilt)
     image = y.permute(1, 2, 0).to(device="cpu", dtype=torch.float32).numpy().copy()
     trace_np = trace[: done + 1].cpu().numpy()
     seconds = time.perf_counter() - started

@@ -106,3 +106,49 @@ def test_wide_window_energy_is_the_exact_direct_sum_in_fixed_point():
     np.testing.assert_allclose(fixed / 2.0**40, direct, rtol=1e-9)
     twins = np.stack([frame, frame])  # identical frames: exact ties, the last wins
     assert (laplacian_labels(twins, 31)[0] == 1).all()
+
+
+def test_max_memory_budget_errors_and_limits_the_cache():
+    from mffssim._memory import MemoryBudgetError, resident_bytes
+
+    sources, fmap = _scene(2)
+    with pytest.raises(MemoryBudgetError, match="max_memory: 1 MiB cannot be met: the full-frame solver"):
+        fuse(sources, fmap, window=WINDOW, iterations=2, device="cpu", max_memory_mb=1)
+    with pytest.raises(MemoryBudgetError, match="the band solver"):
+        fuse(sources, fmap, window=WINDOW, iterations=2, device="cpu", solver="band", max_memory_mb=1)
+    # a budget just above what is in use: the cache gets what is left, reported in the result
+    tight = resident_bytes() / 2**20 + 64
+    result = fuse(sources, fmap, window=WINDOW, iterations=3, device="cpu", solver="band", max_memory_mb=tight)
+    assert 0 < result.solver["cache_mb"] <= 64
+
+
+def test_tiles_rebuilt_beyond_the_cache_give_the_same_values():
+    import torch
+
+    from mffssim.band import BandObjective
+
+    sources, fmap = _scene(3)
+    labels = fmap.argmax(0)
+    moving = moving_mask(labels, 3)
+    cached = BandObjective(sources, labels, moving, WINDOW, tile=16)
+    rebuilt = BandObjective(sources, labels, moving, WINDOW, tile=16, cache_bytes=0)
+    y = (cached.start + 0.05 * torch.rand(cached.start.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    for _ in range(2):
+        (q1, g1), (q2, g2) = cached.value_and_grad(y), rebuilt.value_and_grad(y)
+        assert float(q1) == float(q2) and torch.equal(g1, g2)
+    assert cached.rebuilt == 0 and rebuilt.rebuilt == 2 * len(rebuilt.tiles) and rebuilt.cached_bytes == 0
+
+
+def test_cli_max_memory_error_and_solver_line(tmp_path, capsys):
+    from mffssim.cli import main
+    from mffssim.io import write_image
+
+    sources, _ = _scene(2)
+    paths = [tmp_path / f"s{k}.png" for k in (1, 2)]
+    for path, image in zip(paths, sources):
+        write_image(path, image)
+    out = tmp_path / "fused.png"
+    assert main(["fuse", *map(str, paths), "-o", str(out), "--max-memory", "1", "--window", "5"]) == 1
+    assert "max_memory: 1 MiB cannot be met" in capsys.readouterr().err and not out.exists()
+    assert main(["fuse", *map(str, paths), "-o", str(out), "--window", "5", "--iterations", "3"]) == 0
+    assert "56x48: solver full (auto: frame under 1 MP)" in capsys.readouterr().err and out.exists()
