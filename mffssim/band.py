@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from .ssim import MFFSSIMObjective
+from .ssim import C1, MFFSSIMObjective
 
 # tile (rows, columns) of window centres when none is given; None: the whole width. Measured on a 4 MP
 # upscaled PCB pair (1 thread, 10 steps, CPU seconds): strips of 128 rows 4.7, of 32 or 512 rows 5.2 and
@@ -69,6 +69,20 @@ class _Tile:
     present: np.ndarray  # labels at the centres (0-based source indices), at least two
     local: torch.Tensor  # flat footprint indices of its moving pixels
     packed: torch.Tensor  # their positions in the packed (C, n) vector
+
+
+@dataclass
+class _TileState:
+    """What a tile's objective holds that differs from the other tiles of its shape (see BandObjective._load)."""
+
+    sources: torch.Tensor  # (K', C, h, w) centred
+    mux64_c: torch.Tensor  # (1, h - W + 1, w - W + 1) float64: the selected source's centred window means
+    varx_c2: torch.Tensor  # its window variances + C2
+    index: torch.Tensor  # uint8 (int16 beyond 256 sources): which of the tile's K' sources each window selects
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nelement() * t.element_size() for t in (self.sources, self.mux64_c, self.varx_c2, self.index))
 
 
 class BandObjective:
@@ -115,7 +129,7 @@ class BandObjective:
                 rows, cols = slice(r0 - r, r1 + r), slice(c0 - r, c1 + r)
                 present = np.unique(labels[r0:r1, c0:c1])
                 if present.size == 1:  # the objective wants two sources: add one with zero weight
-                    present = np.array([present[0], (present[0] + 1) % count])
+                    present = np.array([int(present[0]), (int(present[0]) + 1) % count])
                 pos = position.reshape(height, width)[rows, cols].ravel()
                 local = np.flatnonzero(pos >= 0)
                 self.tiles.append(_Tile(r0, r1, c0, c1, present, torch.from_numpy(local).to(self.device),
@@ -126,51 +140,71 @@ class BandObjective:
         self.cache_bytes = cache_bytes
         self._cache: dict[int, MFFSSIMObjective] = {}
         self._cached_bytes = 0
-        self._shared: dict = {}
+        self._templates: dict = {}  # (sources, footprint shape) -> the live objective of that shape
+        self._loaded: dict = {}  # (sources, footprint shape) -> the tile loaded in its template
         self.rebuilt = 0
 
     # --- tile objectives ---------------------------------------------------------------------------
+    # One live MFFSSIMObjective (the *template*) per footprint shape and source count; each tile keeps only
+    # what differs between tiles (its centred sources, its sources' window means and variances, the selected
+    # source per window: 37 bytes per footprint pixel for K = 2, C = 3, instead of about 100) and is loaded into
+    # the template before its evaluation. With a one-hot map the template's other per-window maps (the map
+    # at the centres, all ones, and the weights) are the same for every tile of its shape.
     def _build(self, t: _Tile) -> MFFSSIMObjective:
         r = self.radius
         rows, cols = slice(t.r0 - r, t.r1 + r), slice(t.c0 - r, t.c1 + r)
         x = torch.from_numpy(np.ascontiguousarray(self.sources[:, rows, cols][t.present].transpose(0, 3, 1, 2)))
         m = torch.from_numpy(self.labels[rows, cols][None] == t.present[:, None, None])
-        objective = MFFSSIMObjective(x.to(self.device, self.dtype), m.to(self.device, self.dtype), self.window,
-                                     "paper", shift=self.shift, count=self.patches)
-        self._share_buffers(objective)
-        return objective
-
-    def _share_buffers(self, objective: MFFSSIMObjective) -> None:
-        """Point the objective's work buffers (live only during one evaluation) at ones shared by the tiles
-        of the same footprint shape and source count."""
-        key = (objective.num_sources, objective.shape)
-        shared = self._shared.setdefault(key, {})
-        for name in ("_box", "_maps", "_cov64", "_stats", "_coeff", "_back"):
-            setattr(objective, name, shared.setdefault(name, getattr(objective, name)))
-        windows = objective._windows
-        windows._ws = shared.setdefault("_ws", windows._ws)
-        for name in ("_active", "_muy", "_muy_sq"):
-            setattr(windows, name, shared.setdefault("w" + name, getattr(windows, name)))
+        return MFFSSIMObjective(x.to(self.device, self.dtype), m.to(self.device, self.dtype), self.window,
+                                "paper", shift=self.shift, count=self.patches)
 
     @staticmethod
-    def _kept_bytes(objective: MFFSSIMObjective) -> int:
-        tensors = [objective._stack, objective._mux64_c, objective._m, objective._weight,
-                   objective._selection._index, objective._selection._masks]
-        windows = objective._windows
-        tensors += [windows.mux_c, windows.mux, windows.two_mux, windows.mux_sq_c1, windows.varx_c2]
-        return sum(t.nelement() * t.element_size() for t in tensors)
+    def _state(objective: MFFSSIMObjective) -> _TileState:
+        return _TileState(objective._stack[2:].clone(), objective._mux64_c.clone(),
+                          objective._windows.varx_c2.clone(),
+                          objective._selection._index.to(torch.uint8 if objective.num_sources <= 256 else torch.int16))
+
+    def _load(self, template: MFFSSIMObjective, state: _TileState) -> None:
+        """Make ``template`` the objective of the tile whose state is ``state`` (the operations of its
+        construction, so the values are the same to the bit)."""
+        template._stack[2:].copy_(state.sources)
+        template._mux64_c.copy_(state.mux64_c)
+        selection = template._selection
+        selection._index.copy_(state.index)
+        labels = torch.arange(selection._masks.shape[0], device=self.device).view(-1, 1, 1)
+        selection._masks.copy_(torch.eq(state.index, labels))
+        windows = template._windows
+        mux = state.mux64_c + windows.shift
+        windows.mux_c.copy_(state.mux64_c)
+        windows.mux.copy_(mux)
+        windows.two_mux.copy_(2.0 * mux)
+        windows.mux_sq_c1.copy_(mux * mux + C1)
+        windows.varx_c2.copy_(state.varx_c2)
 
     def _objective(self, i: int) -> MFFSSIMObjective:
-        objective = self._cache.get(i)
-        if objective is None:
-            objective = self._build(self.tiles[i])
-            size = self._kept_bytes(objective)
+        t = self.tiles[i]
+        state = self._cache.get(i)
+        if state is None:
+            objective = self._build(t)
+            key = (objective.num_sources, objective.shape)
+            template = self._templates.setdefault(key, objective)
+            state = self._state(objective)
+            size = state.nbytes
             if self._cached_bytes + size <= self.cache_bytes:
-                self._cache[i] = objective
+                self._cache[i] = state
                 self._cached_bytes += size
             else:
                 self.rebuilt += 1
-        return objective
+            if template is objective:
+                self._loaded[key] = i
+                return objective
+        else:
+            key = (len(t.present), (self.shape[0], t.r1 - t.r0 + 2 * self.radius, t.c1 - t.c0 + 2 * self.radius))
+            template = self._templates[key]
+        if self._loaded.get(key) != i:
+            self._load(template, state)
+            self._loaded[key] = i
+        return template
 
     # --- evaluation --------------------------------------------------------------------------------
     def image(self, packed: torch.Tensor) -> torch.Tensor:

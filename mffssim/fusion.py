@@ -146,7 +146,7 @@ def _check_map(focus_map: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     array = np.asarray(focus_map)
     if array.shape != tuple(shape[:3]):
         raise ValueError(f"focus_map: expected shape {tuple(shape[:3])} (K, H, W), got {array.shape}")
-    array = array.astype(np.float32)
+    array = array.astype(np.float32, copy=False)
     if not np.all(np.isfinite(array)) or array.min() < 0.0 or array.max() > 1.0:
         raise ValueError("focus_map: weights must be finite and lie in [0, 1]")
     return array
@@ -452,7 +452,7 @@ def fuse(
         focus_map = laplacian_focus_map(sources, window)
     focus_map = _check_map(focus_map, sources.shape)
     solver = _choose("solver", solver, SOLVERS)
-    labels = focus_map.argmax(0) if _one_hot(focus_map) else None
+    labels = focus_map.argmax(0).astype(np.uint8 if count <= 256 else np.uint16) if _one_hot(focus_map) else None
     chosen, reason = _choose_solver(solver, labels, variant, init, height * width)
     radius = _band_radius(band_radius, chosen, window)
     if radius is not None and labels is None:
