@@ -341,14 +341,14 @@ def run_fuse(args: argparse.Namespace) -> None:
         writes.append((Path(args.save_transforms), lambda tmp: Path(tmp).write_text(text, encoding="utf-8")))
     atomic_write_all(writes)  # all or none
     if not args.quiet:
+        if result.solver:
+            print(f"{PROG} fuse: {describe_solver(result.solver)}", file=sys.stderr)
         print(
             f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
             f"{result.seconds:.1f} s (window {result.window}, {result.variant}, {result.optimizer}, {result.device}, "
             f"{torch.get_num_threads()} threads)",
             file=sys.stderr,
         )
-        if result.solver:
-            print(f"{PROG} fuse: {describe_solver(result.solver)}", file=sys.stderr)
 
 
 def _anchor_index(args, count: int) -> int:
