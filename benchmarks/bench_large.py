@@ -1,8 +1,9 @@
 """Camera-sized frames and long stacks: time, peak memory and band share of fuse(), per solver.
 
 Frames are upscaled (bicubic) from real pairs and stacks, so the focus map's boundaries are as dense as real
-photos make them: MFFW, Lytro and the PCB focus stack of ``focus_stack_examples``; K = 10 is the PCB stack,
-K = 30 repeats it with +-1 grey level of seeded noise per copy. A worst-case row fuses with a checkerboard map
+photos make them: MFFW (mffw2_02), Lytro (lytro_01) and frames 1 and 5 of the PCB stack of
+``focus_stack_examples/pcb``; K = 10 is the 10-frame stack ``focus_stack_examples/depthmap``, K = 30 repeats it
+with +-1 grey level of seeded noise per copy. A worst-case row fuses with a checkerboard map
 of 32-pixel squares (boundaries everywhere). Every row runs in a child process, so its peak RSS is its own.
 
     python benchmarks/bench_large.py --data ../shared/data --sizes 1 4 --solvers band full
@@ -36,13 +37,10 @@ def _frames(data: Path, scene: str, count: int, size: tuple[int, int]) -> np.nda
     """float32 (K, H, W, 3) frames of ``scene`` upscaled to ``size`` (width, height)."""
     from PIL import Image
 
-    if scene == "pcb":
-        names = [data / f"focus_stack_examples/pcb/pcb_{i:03d}.jpg" for i in range(1, 11)]
-        names = names[:: max(len(names) // count, 1)][:count] if count <= len(names) else names
-        if count == 2:
-            names = [data / "focus_stack_examples/pcb/pcb_001.jpg", data / "focus_stack_examples/pcb/pcb_005.jpg"]
+    if scene == "pcb" and count > 2:  # the 10-frame stack of focus_stack_examples/depthmap
+        names = [data / f"focus_stack_examples/depthmap/pcb_{i:03d}.JPG" for i in range(10)]
     else:
-        names = [data / PAIRS[scene].format(k=k) for k in (1, 2)]
+        names = [data / PAIRS[scene].format(k=k) for k in ((1, 5) if scene == "pcb" else (1, 2))]
     rng = np.random.default_rng(0)
     frames = []
     for i in range(count):
