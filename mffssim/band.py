@@ -53,7 +53,15 @@ def moving_mask(labels: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _edges(lo: int, hi: int, size: int) -> list[int]:
-    """Tile boundaries over [lo, hi): steps of ``size``; a last piece shorter than size/2 joins the one before."""
+    """Tile boundaries over [lo, hi): pieces of equal length between size * 3/4 and size * 4/3 when one such
+    length divides hi - lo (then every tile has one shape and one objective serves them all), else steps of
+    ``size`` with a last piece shorter than size/2 joined to the one before."""
+    span = hi - lo
+    for pieces in sorted(range(1, span + 1), key=lambda n: abs(span / n - size)):
+        if not 0.75 * size <= span / pieces <= 4 * size / 3:
+            break
+        if span % pieces == 0:
+            return list(range(lo, hi + 1, span // pieces))
     edges = list(range(lo, hi, size)) + [hi]
     if len(edges) > 2 and edges[-1] - edges[-2] < size // 2:
         del edges[-2]
@@ -67,15 +75,20 @@ class _Tile:
     c0: int
     c1: int
     present: np.ndarray  # labels at the centres (0-based source indices), at least two
-    local: torch.Tensor  # flat footprint indices of its moving pixels
+    local: torch.Tensor  # flat footprint indices of its moving pixels (int32)
     packed: torch.Tensor  # their positions in the packed (C, n) vector
+
+
+# the float32 values of 8-bit images as mffssim.io reads them (k / 255): a tile whose sources hold only these
+# keeps them as uint8 codes
+_BYTE_VALUES = torch.from_numpy(np.arange(256, dtype=np.float32) / 255.0)
 
 
 @dataclass
 class _TileState:
     """What a tile's objective holds that differs from the other tiles of its shape (see BandObjective._load)."""
 
-    sources: torch.Tensor  # (K', C, h, w) centred
+    sources: torch.Tensor  # (K', C, h, w): uint8 codes of _BYTE_VALUES, or the centred float sources
     mux64_c: torch.Tensor  # (1, h - W + 1, w - W + 1) float64: the selected source's centred window means
     varx_c2: torch.Tensor  # its window variances + C2
     index: torch.Tensor  # uint8 (int16 beyond 256 sources): which of the tile's K' sources each window selects
@@ -132,8 +145,9 @@ class BandObjective:
                     present = np.array([int(present[0]), (int(present[0]) + 1) % count])
                 pos = position.reshape(height, width)[rows, cols].ravel()
                 local = np.flatnonzero(pos >= 0)
-                self.tiles.append(_Tile(r0, r1, c0, c1, present, torch.from_numpy(local).to(self.device),
-                                        torch.from_numpy(pos[local]).to(self.device)))
+                self.tiles.append(_Tile(r0, r1, c0, c1, present,
+                                        torch.from_numpy(local.astype(np.int32)).to(self.device),
+                                        torch.from_numpy(pos[local].astype(np.int32)).to(self.device)))
                 active_windows += (r1 - r0) * (c1 - c0)
         self.frozen_windows = self.patches - active_windows  # SSIM 1 each, whatever the moving pixels do
         self.computed_share = active_windows / self.patches
@@ -150,24 +164,34 @@ class BandObjective:
     # source per window: 37 bytes per footprint pixel for K = 2, C = 3, instead of about 100) and is loaded into
     # the template before its evaluation. With a one-hot map the template's other per-window maps (the map
     # at the centres, all ones, and the weights) are the same for every tile of its shape.
-    def _build(self, t: _Tile) -> MFFSSIMObjective:
+    def _build(self, t: _Tile) -> tuple[MFFSSIMObjective, torch.Tensor]:
+        """The tile's objective and its sources (K', C, h, w) as given to it."""
         r = self.radius
         rows, cols = slice(t.r0 - r, t.r1 + r), slice(t.c0 - r, t.c1 + r)
         x = torch.from_numpy(np.ascontiguousarray(self.sources[:, rows, cols][t.present].transpose(0, 3, 1, 2)))
+        x = x.to(self.device, self.dtype)
         m = torch.from_numpy(self.labels[rows, cols][None] == t.present[:, None, None])
-        return MFFSSIMObjective(x.to(self.device, self.dtype), m.to(self.device, self.dtype), self.window,
-                                "paper", shift=self.shift, count=self.patches)
+        objective = MFFSSIMObjective(x, m.to(self.device, self.dtype), self.window, "paper", shift=self.shift,
+                                     count=self.patches)
+        return objective, x
 
-    @staticmethod
-    def _state(objective: MFFSSIMObjective) -> _TileState:
-        return _TileState(objective._stack[2:].clone(), objective._mux64_c.clone(),
+    def _state(self, objective: MFFSSIMObjective, x: torch.Tensor) -> _TileState:
+        sources = objective._stack[2:].clone()
+        if x.dtype == torch.float32:
+            codes = torch.round(x * 255.0).clamp_(0, 255).to(torch.uint8)
+            if torch.equal(_BYTE_VALUES.to(x.device)[codes.long()], x):
+                sources = codes
+        return _TileState(sources, objective._mux64_c.clone(),
                           objective._windows.varx_c2.clone(),
                           objective._selection._index.to(torch.uint8 if objective.num_sources <= 256 else torch.int16))
 
     def _load(self, template: MFFSSIMObjective, state: _TileState) -> None:
         """Make ``template`` the objective of the tile whose state is ``state`` (the operations of its
         construction, so the values are the same to the bit)."""
-        template._stack[2:].copy_(state.sources)
+        if state.sources.dtype == torch.uint8:  # the same float32 subtraction as the objective's own
+            torch.sub(_BYTE_VALUES.to(self.device)[state.sources.long()], template.shift, out=template._stack[2:])
+        else:
+            template._stack[2:].copy_(state.sources)
         template._mux64_c.copy_(state.mux64_c)
         selection = template._selection
         selection._index.copy_(state.index)
@@ -185,10 +209,11 @@ class BandObjective:
         t = self.tiles[i]
         state = self._cache.get(i)
         if state is None:
-            objective = self._build(t)
+            objective, x = self._build(t)
             key = (objective.num_sources, objective.shape)
             template = self._templates.setdefault(key, objective)
-            state = self._state(objective)
+            state = self._state(objective, x)
+            del x
             size = state.nbytes
             if self._cached_bytes + size <= self.cache_bytes:
                 self._cache[i] = state

@@ -152,3 +152,24 @@ def test_cli_max_memory_error_and_solver_line(tmp_path, capsys):
     assert "max_memory: 1 MiB cannot be met" in capsys.readouterr().err and not out.exists()
     assert main(["fuse", *map(str, paths), "-o", str(out), "--window", "5", "--iterations", "3"]) == 0
     assert "56x48: solver full (auto: frame under 1 MP)" in capsys.readouterr().err and out.exists()
+
+
+def test_8_bit_sources_are_kept_as_codes_with_the_same_values():
+    import torch
+
+    from mffssim.band import BandObjective
+
+    sources, fmap = _scene(2, seed=5)
+    sources = (np.round(sources * 255).astype(np.uint8).astype(np.float32) / 255.0).astype(np.float32)
+    labels = fmap.argmax(0)
+    moving = moving_mask(labels, 3)
+    cached = BandObjective(sources, labels, moving, WINDOW, tile=16)
+    rebuilt = BandObjective(sources, labels, moving, WINDOW, tile=16, cache_bytes=0)
+    y = cached.start.clone()
+    for _ in range(2):  # the second evaluation loads the codes into the live objectives
+        (q1, g1), (q2, g2) = cached.value_and_grad(y), rebuilt.value_and_grad(y)
+        assert float(q1) == float(q2) and torch.equal(g1, g2)
+    assert all(state.sources.dtype == torch.uint8 for state in cached._cache.values())
+    options = dict(window=WINDOW, iterations=10, tol=None, keep="last", device="cpu", band_radius=3)
+    full, band = fuse(sources, fmap, solver="full", **options), fuse(sources, fmap, solver="band", tile=16, **options)
+    np.testing.assert_allclose(band.trace, full.trace, rtol=0, atol=2e-6)
