@@ -88,20 +88,25 @@ _BYTE_VALUES = torch.from_numpy(np.arange(256, dtype=np.float32) / 255.0)
 class _TileState:
     """What a tile's objective holds that differs from the other tiles of its shape (see BandObjective._load)."""
 
-    sources: torch.Tensor  # (K', C, h, w): uint8 codes of _BYTE_VALUES, or the centred float sources
+    sources: torch.Tensor | None  # (K', C, h, w): uint8 codes of _BYTE_VALUES, the centred float sources, or
+    # None: cut from the BandObjective's coded sources at each load
     mux64_c: torch.Tensor  # (1, h - W + 1, w - W + 1) float64: the selected source's centred window means
     varx_c2: torch.Tensor  # its window variances + C2
     index: torch.Tensor  # uint8 (int16 beyond 256 sources): which of the tile's K' sources each window selects
+    tile: _Tile | None = None
 
     @property
     def nbytes(self) -> int:
-        return sum(t.nelement() * t.element_size() for t in (self.sources, self.mux64_c, self.varx_c2, self.index))
+        kept = (self.mux64_c, self.varx_c2, self.index) + (() if self.sources is None else (self.sources,))
+        return sum(t.nelement() * t.element_size() for t in kept)
 
 
 class BandObjective:
     """Q and dQ/dY of the moving pixels, packed (C, n), for one-hot maps and the paper variant.
 
-    ``sources`` (K, H, W, C) float32 in [0, 1], ``labels`` (H, W) the 0-based source per pixel, ``moving``
+    ``sources`` (K, H, W, C) float32 in [0, 1] (or uint8 codes of 8-bit values, :mod:`mffssim.stack`: then
+    the tiles cut their sources from the codes at each load and keep none), ``labels`` (H, W) the 0-based
+    source per pixel, ``moving``
     (H, W) bool. :attr:`start` is the packed pixel-wise start; :meth:`value_and_grad` takes a packed
     iterate; :meth:`image` writes one into the whole fused image. ``cache_bytes`` bounds the tile objectives
     kept between steps (beyond it a tile's objective is rebuilt at each evaluation: slower, same values).
@@ -116,10 +121,15 @@ class BandObjective:
         self.dtype, self.device = dtype, torch.device("cpu") if device is None else torch.device(device)
         self.sources, self.labels, self.num_sources = sources, labels, count
         self.patches = (height - window + 1) * (width - window + 1)
+        self.coded = sources.dtype == np.uint8
+        if shift is None and self.coded:  # the mean of the float values, from a histogram of the codes
+            histogram = np.bincount(sources.ravel(), minlength=256)
+            shift = float(histogram @ _BYTE_VALUES.numpy().astype(np.float64) / sources.size)
         self.shift = float(torch.from_numpy(sources).mean(dtype=torch.float64)) if shift is None else shift
         rows, cols = DEFAULT_TILE if tile is None else (tile, tile) if isinstance(tile, (int, np.integer)) else tile
         self.tile_size = (max(int(rows or height), 8), max(int(cols or width), 8))
         start = np.take_along_axis(sources, labels[None, :, :, None].astype(np.intp), 0)[0]  # Eq. 1, one-hot
+        start = _BYTE_VALUES.numpy()[start] if self.coded else start
         self._image = torch.from_numpy(np.ascontiguousarray(start.transpose(2, 0, 1))).to(self.device, dtype)
         flat = np.flatnonzero(moving)
         self.moving_pixels = int(flat.size)
@@ -168,27 +178,38 @@ class BandObjective:
         """The tile's objective and its sources (K', C, h, w) as given to it."""
         r = self.radius
         rows, cols = slice(t.r0 - r, t.r1 + r), slice(t.c0 - r, t.c1 + r)
-        x = torch.from_numpy(np.ascontiguousarray(self.sources[:, rows, cols][t.present].transpose(0, 3, 1, 2)))
-        x = x.to(self.device, self.dtype)
+        x = self._footprint(t).to(self.dtype)
         m = torch.from_numpy(self.labels[rows, cols][None] == t.present[:, None, None])
         objective = MFFSSIMObjective(x, m.to(self.device, self.dtype), self.window, "paper", shift=self.shift,
                                      count=self.patches)
         return objective, x
 
-    def _state(self, objective: MFFSSIMObjective, x: torch.Tensor) -> _TileState:
-        sources = objective._stack[2:].clone()
-        if x.dtype == torch.float32:
+    def _footprint(self, t: _Tile) -> torch.Tensor:
+        """The tile's sources over its footprint, (K', C, h, w) float (decoded from the codes if coded)."""
+        r = self.radius
+        cut = self.sources[:, t.r0 - r : t.r1 + r, t.c0 - r : t.c1 + r][t.present]
+        if self.coded:
+            cut = _BYTE_VALUES.numpy()[cut]
+        return torch.from_numpy(np.ascontiguousarray(cut.transpose(0, 3, 1, 2))).to(self.device)
+
+    def _state(self, objective: MFFSSIMObjective, x: torch.Tensor, t: _Tile) -> _TileState:
+        sources = None if self.coded else objective._stack[2:].clone()  # coded: cut again at each load
+        if sources is not None and x.dtype == torch.float32:
             codes = torch.round(x * 255.0).clamp_(0, 255).to(torch.uint8)
             if torch.equal(_BYTE_VALUES.to(x.device)[codes.long()], x):
                 sources = codes
         return _TileState(sources, objective._mux64_c.clone(),
                           objective._windows.varx_c2.clone(),
-                          objective._selection._index.to(torch.uint8 if objective.num_sources <= 256 else torch.int16))
+                          objective._selection._index.to(torch.uint8 if objective.num_sources <= 256 else torch.int16),
+                          t)
 
     def _load(self, template: MFFSSIMObjective, state: _TileState) -> None:
         """Make ``template`` the objective of the tile whose state is ``state`` (the operations of its
         construction, so the values are the same to the bit)."""
-        if state.sources.dtype == torch.uint8:  # the same float32 subtraction as the objective's own
+        if state.sources is None:  # coded sources: cut and decode the footprint again
+            x = self._footprint(state.tile)
+            torch.sub(x.to(self.dtype), template.shift, out=template._stack[2:])
+        elif state.sources.dtype == torch.uint8:  # the same float32 subtraction as the objective's own
             torch.sub(_BYTE_VALUES.to(self.device)[state.sources.long()], template.shift, out=template._stack[2:])
         else:
             template._stack[2:].copy_(state.sources)
@@ -212,7 +233,7 @@ class BandObjective:
             objective, x = self._build(t)
             key = (objective.num_sources, objective.shape)
             template = self._templates.setdefault(key, objective)
-            state = self._state(objective, x)
+            state = self._state(objective, x, t)
             del x
             size = state.nbytes
             if self._cached_bytes + size <= self.cache_bytes:

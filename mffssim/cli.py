@@ -27,6 +27,7 @@ from .io import (
     IMAGE_EXTENSIONS, atomic_write_all, focus_map_preview, read_focus_map, read_image_set, read_photo_metadata,
     write_focus_map, write_image,
 )
+from .stack import read_coded_stack
 
 PROG = "mffssim"
 # Torch CPU threads of one fusion (--threads). One: measured with benchmarks/bench_threads.py on a busy 2-core
@@ -307,13 +308,17 @@ def run_fuse(args: argparse.Namespace) -> None:
         device = str(resolve_device(args.device))
     except (ValueError, RuntimeError) as error:  # torch: RuntimeError for a malformed name such as cpu:x
         raise CommandError(f"--device: {_one_line(error)}") from None
-    sources, bit_depth = read_image_set(args.sources)
+    # 8-bit sources for the Laplacian detector are read one at a time into uint8 codes (mffssim/stack.py: a
+    # quarter of the memory of float32 frames); others, and --align, take the float frames
+    streamable = not args.align and args.map is None and args.detector == "lap"
+    coded = read_coded_stack(args.sources)[0] if streamable and len(args.sources) >= 2 else None
+    sources, bit_depth = (coded, 8) if coded is not None else read_image_set(args.sources)
     anchor = _anchor_index(args, len(sources))
     alignment = None
     if args.align:
         sources, alignment = _align(args, sources, model=args.align_model)
     elif args.map is None:
-        _warn_if_misregistered(args.sources, sources)
+        _warn_if_misregistered(args.sources, sources if coded is None else coded.decode([0, -1]))
     metadata = read_photo_metadata(args.sources[anchor])
     height, width = sources.shape[1:3]
     window = args.window if args.window is not None else window_size(height, width)

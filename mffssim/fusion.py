@@ -51,8 +51,9 @@ from ._checks import check_sources, check_window
 from ._device import resolve_device
 from ._memory import MB, MemoryBudgetError, band_fixed_bytes, full_frame_bytes, resident_bytes
 from .band import BandObjective, moving_mask
-from .focus import laplacian_focus_map
+from .focus import laplacian_labels, one_hot
 from .ssim import MFFSSIMObjective, window_size
+from .stack import CodedStack, decode, frames
 
 log = logging.getLogger("mffssim.fusion")
 
@@ -292,6 +293,11 @@ class _Frozen:
         return q, grad.mul_(self.mask)
 
 
+def _coded(sources) -> np.ndarray | None:
+    """The uint8 codes (K, H, W, C) of a :class:`mffssim.stack.CodedStack`; None for other sources."""
+    return sources.codes if isinstance(sources, CodedStack) else None
+
+
 def _one_hot(focus_map: np.ndarray) -> bool:
     return bool(np.all((focus_map == 0) | (focus_map == 1)) and np.all(focus_map.sum(0) == 1))
 
@@ -385,7 +391,9 @@ def fuse(
 
     Parameters
     ----------
-    sources : array (K, H, W, C) or (K, H, W), float in [0, 1], K >= 2.
+    sources : array (K, H, W, C) or (K, H, W), float in [0, 1], K >= 2; or a :class:`mffssim.stack.CodedStack`
+        (8-bit frames as uint8 codes, a quarter of the memory: the map is reduced frame by frame and the band
+        solver decodes each tile's sources when it needs them).
     focus_map : array (K, H, W) or None. None detects one with ``detector`` ("lap": the authors'
         Laplacian energy over the fusion window).
     window : odd int or None. None is :func:`mffssim.ssim.window_size` of the image.
@@ -425,7 +433,8 @@ def fuse(
     FusionResult with ``.image`` (H, W, C) float32, ``.focus_map``, ``.window``, ``.trace`` (Q^(0) .. Q^(T)),
     ``.returned_iteration`` (the image's index in the trace), ``.iterations`` and timing.
     """
-    sources = check_sources(sources)
+    codes = _coded(sources)  # a CodedStack's uint8 codes of 8-bit values (mffssim.stack): decoded where needed
+    sources = codes if codes is not None else check_sources(sources)
     count, height, width, channels = sources.shape
     variant = _choose("variant", variant, VARIANTS)
     optimizer = _choose("optimizer", optimizer, OPTIMIZERS)
@@ -449,10 +458,12 @@ def fuse(
                 "detector='resnet' is not available in fuse(): compute the map with "
                 "mffssim.detector and pass it as focus_map"
             )
-        focus_map = laplacian_focus_map(sources, window)
-    focus_map = _check_map(focus_map, sources.shape)
+        labels, _ = laplacian_labels(frames(codes) if codes is not None else iter(sources), window)
+        focus_map = one_hot(labels, count)  # one-hot by construction
+    else:
+        focus_map = _check_map(focus_map, sources.shape)
+        labels = focus_map.argmax(0).astype(np.uint8 if count <= 256 else np.uint16) if _one_hot(focus_map) else None
     solver = _choose("solver", solver, SOLVERS)
-    labels = focus_map.argmax(0).astype(np.uint8 if count <= 256 else np.uint16) if _one_hot(focus_map) else None
     chosen, reason = _choose_solver(solver, labels, variant, init, height * width)
     radius = _band_radius(band_radius, chosen, window)
     if radius is not None and labels is None:
@@ -473,6 +484,7 @@ def fuse(
                     cache_mb=None if math.isinf(band.cache_bytes) else band.cache_bytes / MB)
     else:
         band = None
+        sources = decode(codes) if codes is not None else sources
         if max_memory_mb is not None:
             need = resident_bytes() + full_frame_bytes(count, channels, height * width)
             if need > max_memory_mb * MB:

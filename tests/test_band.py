@@ -173,3 +173,28 @@ def test_8_bit_sources_are_kept_as_codes_with_the_same_values():
     options = dict(window=WINDOW, iterations=10, tol=None, keep="last", device="cpu", band_radius=3)
     full, band = fuse(sources, fmap, solver="full", **options), fuse(sources, fmap, solver="band", tile=16, **options)
     np.testing.assert_allclose(band.trace, full.trace, rtol=0, atol=2e-6)
+
+
+def test_coded_8_bit_sources_fuse_like_their_float_values(tmp_path):
+    from mffssim.io import read_image_set, write_image
+    from mffssim.stack import decode, read_coded_stack
+
+    sources, fmap = _scene(3, seed=6)
+    paths = [tmp_path / f"s{k}.png" for k in range(3)]
+    for path, image in zip(paths, sources):
+        write_image(path, image)
+    codes, depth = read_coded_stack(paths)
+    floats, _ = read_image_set(paths)
+    assert depth == 8 and codes.codes.dtype == np.uint8 and np.array_equal(decode(codes.codes), floats)
+    options = dict(window=WINDOW, iterations=12, tol=None, keep="last", device="cpu")
+    full_codes, full_floats = fuse(codes, **options), fuse(floats, **options)
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):  # a plain uint8 array is not taken for codes
+        fuse(codes.codes, **options)
+    np.testing.assert_array_equal(full_codes.image, full_floats.image)  # decoded: the same computation
+    np.testing.assert_array_equal(full_codes.focus_map, full_floats.focus_map)
+    band_codes = fuse(codes, solver="band", tile=16, **options)
+    band_floats = fuse(floats, solver="band", tile=16, **options)
+    np.testing.assert_allclose(band_codes.trace, band_floats.trace, rtol=0, atol=2e-6)
+    np.testing.assert_allclose(band_codes.image, band_floats.image, rtol=0, atol=1e-5)
+    write_image(tmp_path / "deep.png", sources[0], 16)
+    assert read_coded_stack([tmp_path / "deep.png", paths[1]]) == (None, 16)
