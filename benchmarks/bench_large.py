@@ -35,6 +35,11 @@ SIZES = {1: (1155, 866), 4: (2309, 1732), 12: (4000, 3000), 24: (6000, 4000)}
 
 def _frames(data: Path, scene: str, count: int, size: tuple[int, int]) -> np.ndarray:
     """float32 (K, H, W, 3) frames of ``scene`` upscaled to ``size`` (width, height)."""
+    return np.stack(list(_frame_iter(data, scene, count, size)))
+
+
+def _frame_iter(data: Path, scene: str, count: int, size: tuple[int, int]):
+    """The frames of :func:`_frames`, one at a time."""
     from PIL import Image
 
     if scene == "pcb" and count > 2:  # the 10-frame stack of focus_stack_examples/depthmap
@@ -42,14 +47,12 @@ def _frames(data: Path, scene: str, count: int, size: tuple[int, int]) -> np.nda
     else:
         names = [data / PAIRS[scene].format(k=k) for k in ((1, 5) if scene == "pcb" else (1, 2))]
     rng = np.random.default_rng(0)
-    frames = []
     for i in range(count):
         image = Image.open(names[i % len(names)]).convert("RGB").resize(size, Image.BICUBIC)
         frame = np.asarray(image, np.float32) / 255
         if i >= len(names):  # a repeated frame: a different copy
             frame = np.clip(frame + rng.integers(-1, 2, frame.shape) / 255, 0, 1).astype(np.float32)
-        frames.append(frame)
-    return np.stack(frames)
+        yield frame
 
 
 def _row(args) -> dict:
@@ -156,6 +159,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=None, help="default: fuse()'s")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--traffic", action="store_true", help="only the bandwidth estimate of the full frame")
+    parser.add_argument("--write", metavar="DIR", help="only write the frames of the first size and of each of "
+                        "--stacks (or K = 2) as DIR/<MP>mp_k<K>/frame_NN.png, for timing `mffssim fuse` end to end")
     parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: one row as JSON, in a child
     args = parser.parse_args()
     if args.row:
@@ -164,6 +169,18 @@ def main() -> None:
         return
     if args.traffic:
         _traffic(args.threads)
+        return
+    if args.write:
+        from mffssim.io import write_image
+
+        size = args.sizes[0]
+        for count in args.stacks or [2]:
+            folder = Path(args.write) / f"{size}mp_k{count}"
+            folder.mkdir(parents=True, exist_ok=True)
+            scene = "pcb" if count > 2 else args.scenes[0]
+            for k, frame in enumerate(_frame_iter(Path(args.data), scene, count, SIZES[size])):
+                write_image(folder / f"frame_{k + 1:02d}.png", frame)
+            print(folder)
         return
     jobs = []
     for size in args.sizes:

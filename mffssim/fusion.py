@@ -68,7 +68,10 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # label change and evaluate only the tiles that reach the others (mffssim/band.py); "auto": band for
 # one-hot maps, the paper variant and the pixel-wise start on frames of BAND_MIN_PIXELS or more
 SOLVERS = ("auto", "full", "band")
-BAND_MIN_PIXELS = 1_000_000
+# measured (benchmarks/bench_large.py, 1 thread, a shared machine): at 1-4 MP the band solver needs half the
+# memory of the full frame or less (4 MP: 0.9-1.2 GB against 2.4 GB) but up to a third more CPU time, so it is
+# taken where the full frame's memory grows large (24 MP: 11.6 GB)
+BAND_MIN_PIXELS = 8_000_000
 # tol compares the best Q of the latest TOL_WINDOW iterates with the best Q of the iterates before them
 TOL_WINDOW = 10
 # the early stop is not tested before this many steps: the first large Adam steps may overshoot, and the
@@ -416,7 +419,7 @@ def fuse(
         from a change of the map's label at its pixel-wise value and evaluates Q and dQ/dY only on the
         tiles (``tile`` x ``tile`` window centres) whose windows reach the others (mffssim/band.py): one-hot
         maps, the paper variant and the pixel-wise start only. "auto" takes it for those on frames of
-        BAND_MIN_PIXELS (1 MP) or more, the full frame otherwise; the choice is logged and kept in
+        BAND_MIN_PIXELS (8 MP) or more, the full frame otherwise; the choice is logged and kept in
         ``result.solver``.
     band_radius : "auto" (W - 1 on the band solver, no frozen pixel on the full frame), None (no frozen
         pixel) or an integer r >= 1 that freezes the same pixels on either solver (so

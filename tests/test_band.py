@@ -151,7 +151,7 @@ def test_cli_max_memory_error_and_solver_line(tmp_path, capsys):
     assert main(["fuse", *map(str, paths), "-o", str(out), "--max-memory", "1", "--window", "5"]) == 1
     assert "max_memory: 1 MiB cannot be met" in capsys.readouterr().err and not out.exists()
     assert main(["fuse", *map(str, paths), "-o", str(out), "--window", "5", "--iterations", "3"]) == 0
-    assert "56x48: solver full (auto: frame under 1 MP)" in capsys.readouterr().err and out.exists()
+    assert "56x48: solver full (auto: frame under 8 MP)" in capsys.readouterr().err and out.exists()
 
 
 def test_8_bit_sources_are_kept_as_codes_with_the_same_values():
