@@ -75,7 +75,7 @@ class _Tile:
     c0: int
     c1: int
     present: np.ndarray  # labels at the centres (0-based source indices), at least two
-    local: torch.Tensor  # flat footprint indices of its moving pixels (int32)
+    local: torch.Tensor  # flat footprint indices of its moving pixels
     packed: torch.Tensor  # their positions in the packed (C, n) vector
 
 
@@ -155,9 +155,9 @@ class BandObjective:
                     present = np.array([int(present[0]), (int(present[0]) + 1) % count])
                 pos = position.reshape(height, width)[rows, cols].ravel()
                 local = np.flatnonzero(pos >= 0)
-                self.tiles.append(_Tile(r0, r1, c0, c1, present,
-                                        torch.from_numpy(local.astype(np.int32)).to(self.device),
-                                        torch.from_numpy(pos[local].astype(np.int32)).to(self.device)))
+                # int64: torch's index_add_ along dim 1 measured 27x slower with int32 indices
+                self.tiles.append(_Tile(r0, r1, c0, c1, present, torch.from_numpy(local).to(self.device),
+                                        torch.from_numpy(pos[local]).to(self.device)))
                 active_windows += (r1 - r0) * (c1 - c0)
         self.frozen_windows = self.patches - active_windows  # SSIM 1 each, whatever the moving pixels do
         self.computed_share = active_windows / self.patches
