@@ -27,6 +27,7 @@ from .io import (
     IMAGE_EXTENSIONS, atomic_write_all, focus_map_preview, read_focus_map, read_image_set, read_photo_metadata,
     write_focus_map, write_image,
 )
+from .stack import read_coded_stack
 
 PROG = "mffssim"
 # Torch CPU threads of one fusion (--threads). One: measured with benchmarks/bench_threads.py on a busy 2-core
@@ -158,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--threads", type=_threads, default=DEFAULT_THREADS, metavar="N",
                       help=f"torch CPU threads (default: {DEFAULT_THREADS}: on a busy 2-core machine two threads made a "
                            "512x512 fusion 6-15x slower, and one thread needs only about 2 CPU-seconds for it)")
+    fuse.add_argument("--max-memory", type=_positive_float, metavar="MIB",
+                      help="memory budget of the process in MiB (2**20 bytes); the band solver caches what fits "
+                           "and the command stops with exit status 1 before fusing when the estimate exceeds it")
     fuse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     align = commands.add_parser(
         "align",
@@ -292,7 +296,7 @@ def run_fuse(args: argparse.Namespace) -> None:
     import torch
 
     from ._device import resolve_device
-    from .fusion import fuse
+    from .fusion import describe_solver, fuse
     from .ssim import window_size
 
     output = Path(args.output)
@@ -304,13 +308,17 @@ def run_fuse(args: argparse.Namespace) -> None:
         device = str(resolve_device(args.device))
     except (ValueError, RuntimeError) as error:  # torch: RuntimeError for a malformed name such as cpu:x
         raise CommandError(f"--device: {_one_line(error)}") from None
-    sources, bit_depth = read_image_set(args.sources)
+    # 8-bit sources for the Laplacian detector are read one at a time into uint8 codes (mffssim/stack.py: a
+    # quarter of the memory of float32 frames); others, and --align, take the float frames
+    streamable = not args.align and args.map is None and args.detector == "lap"
+    coded = read_coded_stack(args.sources)[0] if streamable and len(args.sources) >= 2 else None
+    sources, bit_depth = (coded, 8) if coded is not None else read_image_set(args.sources)
     anchor = _anchor_index(args, len(sources))
     alignment = None
     if args.align:
         sources, alignment = _align(args, sources, model=args.align_model)
     elif args.map is None:
-        _warn_if_misregistered(args.sources, sources)
+        _warn_if_misregistered(args.sources, sources if coded is None else coded.decode([0, -1]))
     metadata = read_photo_metadata(args.sources[anchor])
     height, width = sources.shape[1:3]
     window = args.window if args.window is not None else window_size(height, width)
@@ -318,7 +326,7 @@ def run_fuse(args: argparse.Namespace) -> None:
         raise CommandError(f"{args.sources[0]}: the image ({width}x{height}) is smaller than the window {window}")
     options = dict(window=window, variant=args.variant, optimizer=args.optimizer, lr=args.lr,
                    iterations=args.iterations, tol=args.tol, init=args.init, keep=args.keep,
-                   progress=not args.quiet)
+                   progress=not args.quiet, max_memory_mb=args.max_memory)
     if args.map is None and args.detector == "resnet" and len(sources) > 2:
         result = _fuse_sequential(args, sources, device, fuse, options)
     else:
@@ -338,6 +346,8 @@ def run_fuse(args: argparse.Namespace) -> None:
         writes.append((Path(args.save_transforms), lambda tmp: Path(tmp).write_text(text, encoding="utf-8")))
     atomic_write_all(writes)  # all or none
     if not args.quiet:
+        if result.solver:
+            print(f"{PROG} fuse: {describe_solver(result.solver)}", file=sys.stderr)
         print(
             f"{output}: Q {result.trace[0]:.6f} -> {result.q:.6f} in {result.iterations} iterations, "
             f"{result.seconds:.1f} s (window {result.window}, {result.variant}, {result.optimizer}, {result.device}, "
@@ -453,8 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # writing failed (atomic_write names the file); nothing was changed
         print(f"{PROG} {args.command}: error: {_os_message(error)}", file=sys.stderr)
         return EXIT_FAILURE
-    except MemoryError:
-        print(f"{PROG} {args.command}: error: out of memory (try smaller images)", file=sys.stderr)
+    except MemoryError as error:
+        from ._memory import MemoryBudgetError
+
+        reason = _one_line(error) if isinstance(error, MemoryBudgetError) else "out of memory (try smaller images)"
+        print(f"{PROG} {args.command}: error: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     except RuntimeError as error:  # torch.OutOfMemoryError: the GPU's memory is too small for the images
         if type(error).__name__ != "OutOfMemoryError":

@@ -7,6 +7,8 @@ as the authors' published maps show (running sums would leave round-off that bre
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from scipy import ndimage
 
@@ -14,6 +16,10 @@ from ._checks import check_sources, check_window
 
 # the authors' 3x3 Laplacian; multiples of 1/16, so it is exact on float32 input held in float64
 LAPLACIAN = np.array([[1.0, 1.0, 1.0], [1.0, -8.0, 1.0], [1.0, 1.0, 1.0]]) / 16.0
+# window sums wider than this are running sums of fixed-point energies (exact in int64) instead of
+# direct correlations (whose cost grows with the window)
+DIRECT_MAX_WINDOW = 25
+_FIXED_POINT = 2.0**40  # energies (at most 0.25 per pixel) in units of 2**-40
 
 
 def laplacian_energy(sources: np.ndarray, window: int) -> np.ndarray:
@@ -23,14 +29,79 @@ def laplacian_energy(sources: np.ndarray, window: int) -> np.ndarray:
     'reflect'), squared; averaged over channels; summed over the window with a replicate border.
     The window sum is two direct 1-D correlations, never running sums, so it is exact per position.
     """
-    array = check_sources(sources, dtype=np.float64, unit_range=False, min_size=2)
+    array = _frames(sources)
     window = check_window(window)
-    kernel = LAPLACIAN[None, :, :, None]  # (1, 3, 3, 1): per source, per channel
-    response = ndimage.correlate(array, kernel, mode="mirror")
-    energy = np.mean(response * response, axis=3)  # (K, H, W)
-    ones = np.ones(window)
-    energy = ndimage.correlate1d(energy, ones, axis=1, mode="nearest")
-    return ndimage.correlate1d(energy, ones, axis=2, mode="nearest")
+    return np.stack([frame_energy(frame, window).astype(np.float64) for frame in array])
+
+
+def _frames(sources) -> np.ndarray:
+    """Checked sources (K, H, W, C), float64 kept as it is, anything else as float32 (no float64 copy of K frames)."""
+    dtype = np.float64 if np.asarray(sources).dtype == np.float64 else np.float32
+    return check_sources(sources, dtype=dtype, unit_range=False, min_size=2)
+
+
+def frame_energy(frame: np.ndarray, window: int) -> np.ndarray:
+    """:func:`laplacian_energy` of one frame (H, W, C): float64 (H, W) for ``window`` up to
+    DIRECT_MAX_WINDOW (direct correlations), int64 in units of 2**-40 beyond it (running sums of the
+    energies rounded to that unit: exact, so equal energies stay equal, at a cost that does not grow with
+    the window). One channel at a time in float64: a few (H, W) arrays, whatever K and C are.
+    """
+    frame = np.asarray(frame)
+    if frame.ndim == 2:
+        frame = frame[..., None]
+    energy = np.zeros(frame.shape[:2])
+    for c in range(frame.shape[2]):
+        response = ndimage.correlate(frame[..., c].astype(np.float64), LAPLACIAN, mode="mirror")
+        energy += response * response
+    energy /= frame.shape[2]
+    if window <= DIRECT_MAX_WINDOW:
+        ones = np.ones(window)
+        energy = ndimage.correlate1d(energy, ones, axis=0, mode="nearest")
+        return ndimage.correlate1d(energy, ones, axis=1, mode="nearest")
+    fixed = np.rint(energy * _FIXED_POINT).astype(np.int64)
+    del energy
+    for axis in (0, 1):  # a running sum per axis: bounded by one line's total, far from int64's range
+        fixed = _box_sum(fixed, window, axis)
+    return fixed
+
+
+def _box_sum(values: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """Sums over ``window`` consecutive entries along ``axis`` with a replicate border (int64, exact)."""
+    r = window // 2
+    padded = np.pad(values, [(r, r) if a == axis else (0, 0) for a in range(values.ndim)], mode="edge")
+    total = np.cumsum(padded, axis=axis)
+    n = values.shape[axis]
+    head = np.take(total, np.arange(window - 1, window - 1 + n), axis=axis)
+    head[tuple(slice(1, None) if a == axis else slice(None) for a in range(values.ndim))] -= np.take(
+        total, np.arange(0, n - 1), axis=axis)
+    return head
+
+
+def laplacian_labels(frames: Iterable[np.ndarray], window: int) -> tuple[np.ndarray, int]:
+    """The Laplacian-energy map as labels: (uint8 or uint16 (H, W) of 0-based source indices, K).
+
+    ``frames`` yields the K sources (H, W, C) one at a time (a list, or a reader that streams them from
+    disk): a running argmax keeps one frame's energy and the best so far, so memory does not grow with K.
+    Ties go to the last source, as :func:`laplacian_focus_map`.
+    """
+    best = labels = None
+    count = 0
+    for frame in frames:
+        energy = frame_energy(frame, window)
+        if best is None:
+            best = energy
+            labels = np.zeros(energy.shape, np.uint16)
+        else:
+            if energy.shape != best.shape:
+                raise ValueError(f"sources: frame {count + 1} is {energy.shape[1]}x{energy.shape[0]}, "
+                                 f"the first is {best.shape[1]}x{best.shape[0]}")
+            take = energy >= best
+            np.copyto(best, energy, where=take)
+            labels[take] = count
+        count += 1
+    if count < 2:
+        raise ValueError(f"sources: multi-focus fusion needs K >= 2 sources, got {count}")
+    return (labels.astype(np.uint8) if count <= 256 else labels), count
 
 
 def laplacian_focus_map(sources: np.ndarray, window: int) -> np.ndarray:
@@ -55,10 +126,8 @@ def laplacian_focus_map(sources: np.ndarray, window: int) -> np.ndarray:
     >>> bool(laplacian_focus_map(np.stack([flat, flat]), 3)[1].all())
     True
     """
-    energy = laplacian_energy(sources, window)
-    count = energy.shape[0]
-    winner = count - 1 - np.argmax(energy[::-1], axis=0)  # argmax keeps the first max: reverse for the last
-    return one_hot(winner, count)
+    labels, count = laplacian_labels(iter(_frames(sources)), check_window(window))
+    return one_hot(labels, count)
 
 
 def one_hot(labels: np.ndarray, count: int) -> np.ndarray:

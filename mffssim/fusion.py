@@ -37,6 +37,7 @@ True
 """
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import time
@@ -48,8 +49,13 @@ from tqdm.auto import tqdm
 
 from ._checks import check_sources, check_window
 from ._device import resolve_device
-from .focus import laplacian_focus_map
+from ._memory import MB, MemoryBudgetError, band_fixed_bytes, full_frame_bytes, resident_bytes
+from .band import BandObjective, moving_mask
+from .focus import laplacian_labels, one_hot
 from .ssim import MFFSSIMObjective, window_size
+from .stack import CodedStack, decode, frames
+
+log = logging.getLogger("mffssim.fusion")
 
 OPTIMIZERS = ("adam-cosine", "adam", "gd")
 VARIANTS = ("paper", "reference")
@@ -58,6 +64,14 @@ INITS = ("mean", "pixelwise")
 # which iterate fuse() returns: the best one it saw (default) or the last one (the authors' code)
 KEEPS = ("best", "last")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# "full": the whole frame, every pixel free; "band": freeze the pixels farther than band_radius from a
+# label change and evaluate only the tiles that reach the others (mffssim/band.py); "auto": band for
+# one-hot maps, the paper variant and the pixel-wise start on frames of BAND_MIN_PIXELS or more
+SOLVERS = ("auto", "full", "band")
+# measured (benchmarks/bench_large.py, 1 thread, a shared machine): at 1-4 MP the band solver needs half the
+# memory of the full frame or less (4 MP: 0.9-1.2 GB against 2.4 GB) but up to a third more CPU time, so it is
+# taken where the full frame's memory grows large (24 MP: 11.6 GB)
+BAND_MIN_PIXELS = 8_000_000
 # tol compares the best Q of the latest TOL_WINDOW iterates with the best Q of the iterates before them
 TOL_WINDOW = 10
 # the early stop is not tested before this many steps: the first large Adam steps may overshoot, and the
@@ -91,6 +105,7 @@ class FusionResult:
     stopped_early: bool = False  # True when tol stopped the run before `iterations` steps
     returned_iteration: int | None = None  # index in trace of the returned image; None: the last one
     settings: dict = field(default_factory=dict)
+    solver: dict = field(default_factory=dict)  # which solver ran and why; band: radius, tiles, shares
 
     @property
     def q(self) -> float:
@@ -135,7 +150,7 @@ def _check_map(focus_map: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     array = np.asarray(focus_map)
     if array.shape != tuple(shape[:3]):
         raise ValueError(f"focus_map: expected shape {tuple(shape[:3])} (K, H, W), got {array.shape}")
-    array = array.astype(np.float32)
+    array = array.astype(np.float32, copy=False)
     if not np.all(np.isfinite(array)) or array.min() < 0.0 or array.max() > 1.0:
         raise ValueError("focus_map: weights must be finite and lie in [0, 1]")
     return array
@@ -268,6 +283,90 @@ _DEFAULT_ITERATIONS = {"adam-cosine": 100, "adam": 1000, "gd": 1000}
 
 
 # ---------------------------------------------------------------------------------------------------
+# Solver choice
+# ---------------------------------------------------------------------------------------------------
+class _Frozen:
+    """An objective whose gradient is zero outside ``mask`` (C-broadcast (H, W)): those pixels never move."""
+
+    def __init__(self, objective: MFFSSIMObjective, mask: torch.Tensor):
+        self.objective, self.mask = objective, mask
+
+    def value_and_grad(self, y: torch.Tensor):
+        q, grad = self.objective.value_and_grad(y)
+        return q, grad.mul_(self.mask)
+
+
+def _coded(sources) -> np.ndarray | None:
+    """The uint8 codes (K, H, W, C) of a :class:`mffssim.stack.CodedStack`; None for other sources."""
+    return sources.codes if isinstance(sources, CodedStack) else None
+
+
+def _one_hot(focus_map: np.ndarray) -> bool:
+    return bool(np.all((focus_map == 0) | (focus_map == 1)) and np.all(focus_map.sum(0) == 1))
+
+
+def _choose_solver(solver: str, labels, variant: str, init, pixels: int) -> tuple[str, str]:
+    """The solver to run and why (the "band" requirements are checked here)."""
+    needs = []
+    if labels is None:
+        needs.append("a one-hot focus map")
+    if variant != "paper":
+        needs.append("the paper variant")
+    if not (isinstance(init, str) and init == "pixelwise"):
+        needs.append("init='pixelwise'")
+    if solver == "band":
+        if needs:
+            raise ValueError(f"solver: 'band' needs {', '.join(needs)}")
+        return "band", "asked"
+    if solver == "full":
+        return "full", "asked"
+    if needs:
+        return "full", f"auto: the band solver needs {', '.join(needs)}"
+    if pixels < BAND_MIN_PIXELS:
+        return "full", f"auto: frame under {BAND_MIN_PIXELS / 1e6:g} MP"
+    return "band", f"auto: one-hot map, frame of {BAND_MIN_PIXELS / 1e6:g} MP or more"
+
+
+def _band_radius(band_radius, solver: str, window: int) -> int | None:
+    if isinstance(band_radius, str):
+        if band_radius != "auto":
+            raise ValueError(f"band_radius: expected 'auto', None or an integer >= 1, got {band_radius!r}")
+        return window - 1 if solver == "band" else None
+    if band_radius is None:
+        if solver == "band":
+            raise ValueError("band_radius: the band solver freezes pixels: give 'auto' or an integer >= 1")
+        return None
+    if isinstance(band_radius, bool) or not isinstance(band_radius, (int, np.integer)) or band_radius < 1:
+        raise ValueError(f"band_radius: expected 'auto', None or an integer >= 1, got {band_radius!r}")
+    return int(band_radius)
+
+
+def _band_cache_budget(band: BandObjective, max_memory_mb: float, count: int) -> float:
+    """Bytes left for the band solver's tile cache under the budget; MemoryBudgetError when none are."""
+    channels, height, width = band.shape
+    footprint = max(((t.r1 - t.r0) + 2 * band.radius) * ((t.c1 - t.c0) + 2 * band.radius) for t in band.tiles) \
+        if band.tiles else 0
+    need = resident_bytes() + band_fixed_bytes(channels, height * width, band.moving_pixels, footprint, count)
+    left = max_memory_mb * MB - need
+    if left < 0:
+        raise MemoryBudgetError(
+            f"max_memory: {max_memory_mb:g} MiB cannot be met: the band solver on {width}x{height} needs about "
+            f"{need / MB:.0f} MiB without caching a tile ({resident_bytes() / MB:.0f} MiB in use already)")
+    return left
+
+
+def describe_solver(info: dict) -> str:
+    """One log line for ``FusionResult.solver``: frame size, solver and why, tiles and band shares."""
+    text = f"{info['frame']}: solver {info['solver']} ({info['reason']})"
+    if info.get("band_radius") is not None:
+        text += f", band radius {info['band_radius']}, moving {100 * info['moving_share']:.1f} %"
+    if info["solver"] == "band":
+        text += (f", {info['tiles']}/{info['tiles_total']} tiles of {info['tile'][0]}x{info['tile'][1]} "
+                 f"({100 * info['computed_share']:.1f} % of the windows computed)")
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------
 # fuse
 # ---------------------------------------------------------------------------------------------------
 def fuse(
@@ -286,12 +385,18 @@ def fuse(
     device: str = "auto",
     dtype: str = "float32",
     progress: bool = False,
+    solver: str = "auto",
+    band_radius: int | str | None = "auto",
+    tile: int | tuple[int | None, int | None] | None = None,
+    max_memory_mb: float | None = None,
 ) -> FusionResult:
     """Fuse K registered sources by maximising the MFF-SSIM index Q (Algorithm 1).
 
     Parameters
     ----------
-    sources : array (K, H, W, C) or (K, H, W), float in [0, 1], K >= 2.
+    sources : array (K, H, W, C) or (K, H, W), float in [0, 1], K >= 2; or a :class:`mffssim.stack.CodedStack`
+        (8-bit frames as uint8 codes, a quarter of the memory: the map is reduced frame by frame and the band
+        solver decodes each tile's sources when it needs them).
     focus_map : array (K, H, W) or None. None detects one with ``detector`` ("lap": the authors'
         Laplacian energy over the fusion window).
     window : odd int or None. None is :func:`mffssim.ssim.window_size` of the image.
@@ -310,13 +415,29 @@ def fuse(
         "last" returns the last iterate, as the authors' code does.
     device : "auto" (CUDA if available), "cpu" or "cuda". dtype : "float32" or "float64".
     progress : show a tqdm bar with Q.
+    solver : "auto" (default), "full" or "band". "band" freezes every pixel farther than ``band_radius``
+        from a change of the map's label at its pixel-wise value and evaluates Q and dQ/dY only on the
+        tiles (``tile`` x ``tile`` window centres) whose windows reach the others (mffssim/band.py): one-hot
+        maps, the paper variant and the pixel-wise start only. "auto" takes it for those on frames of
+        BAND_MIN_PIXELS (8 MP) or more, the full frame otherwise; the choice is logged and kept in
+        ``result.solver``.
+    band_radius : "auto" (W - 1 on the band solver, no frozen pixel on the full frame), None (no frozen
+        pixel) or an integer r >= 1 that freezes the same pixels on either solver (so
+        ``solver="full", band_radius=r`` is the band solver's reference, equal to float32 round-off).
+    tile : the band solver's tiles of window centres: an int (square), (rows, columns) (None: the whole
+        width or height) or None (mffssim.band.DEFAULT_TILE: strips of 128 rows).
+    max_memory_mb : a budget for the process's resident memory in MiB (None: none). The band solver keeps as
+        many tile objectives between steps as fit (the others are rebuilt at every step: slower, same
+        values); MemoryBudgetError (a MemoryError) when even without them, or for the full frame, the
+        estimate exceeds it.
 
     Returns
     -------
     FusionResult with ``.image`` (H, W, C) float32, ``.focus_map``, ``.window``, ``.trace`` (Q^(0) .. Q^(T)),
     ``.returned_iteration`` (the image's index in the trace), ``.iterations`` and timing.
     """
-    sources = check_sources(sources)
+    codes = _coded(sources)  # a CodedStack's uint8 codes of 8-bit values (mffssim.stack): decoded where needed
+    sources = codes if codes is not None else check_sources(sources)
     count, height, width, channels = sources.shape
     variant = _choose("variant", variant, VARIANTS)
     optimizer = _choose("optimizer", optimizer, OPTIMIZERS)
@@ -340,15 +461,51 @@ def fuse(
                 "detector='resnet' is not available in fuse(): compute the map with "
                 "mffssim.detector and pass it as focus_map"
             )
-        focus_map = laplacian_focus_map(sources, window)
-    focus_map = _check_map(focus_map, sources.shape)
-    start_image = _initial_image(init, sources, focus_map)
+        labels, _ = laplacian_labels(frames(codes) if codes is not None else iter(sources), window)
+        focus_map = one_hot(labels, count)  # one-hot by construction
+    else:
+        focus_map = _check_map(focus_map, sources.shape)
+        labels = focus_map.argmax(0).astype(np.uint8 if count <= 256 else np.uint16) if _one_hot(focus_map) else None
+    solver = _choose("solver", solver, SOLVERS)
+    chosen, reason = _choose_solver(solver, labels, variant, init, height * width)
+    radius = _band_radius(band_radius, chosen, window)
+    if radius is not None and labels is None:
+        raise ValueError("band_radius: frozen pixels need a one-hot focus map")
+    if radius is not None and not (isinstance(init, str) and init == "pixelwise"):
+        raise ValueError("band_radius: frozen pixels keep their pixel-wise value: use init='pixelwise'")
+    info = {"solver": chosen, "reason": reason, "band_radius": radius, "frame": f"{width}x{height}"}
 
     started = time.perf_counter()
-    x = torch.from_numpy(sources).permute(0, 3, 1, 2).to(device=torch_device, dtype=torch_dtype).contiguous()
-    m = torch.from_numpy(focus_map).to(device=torch_device, dtype=torch_dtype)
-    objective = MFFSSIMObjective(x, m, window, variant)
-    y = torch.from_numpy(start_image).permute(2, 0, 1).to(device=torch_device, dtype=torch_dtype).contiguous()
+    if chosen == "band":
+        moving = moving_mask(labels, radius)
+        band = BandObjective(sources, labels, moving, window, tile=tile, dtype=torch_dtype, device=torch_device)
+        if max_memory_mb is not None:
+            band.cache_bytes = _band_cache_budget(band, max_memory_mb, count)
+        objective, y = band, band.start.clone()
+        info.update(tiles=len(band.tiles), tiles_total=band.tiles_total, tile=band.tile_size,
+                    moving_share=band.moving_pixels / (height * width), computed_share=band.computed_share,
+                    cache_mb=None if math.isinf(band.cache_bytes) else band.cache_bytes / MB)
+    else:
+        band = None
+        sources = decode(codes) if codes is not None else sources
+        if max_memory_mb is not None:
+            need = resident_bytes() + full_frame_bytes(count, channels, height * width)
+            if need > max_memory_mb * MB:
+                hint = (" (the band solver, solver='band', needs less)" if labels is not None and variant == "paper"
+                        and isinstance(init, str) and init == "pixelwise" else "")
+                raise MemoryBudgetError(
+                    f"max_memory: {max_memory_mb:g} MiB cannot be met: the full-frame solver on {width}x{height}, "
+                    f"K = {count} needs about {need / MB:.0f} MiB{hint}")
+        x = torch.from_numpy(sources).permute(0, 3, 1, 2).to(device=torch_device, dtype=torch_dtype).contiguous()
+        m = torch.from_numpy(focus_map).to(device=torch_device, dtype=torch_dtype)
+        objective = MFFSSIMObjective(x, m, window, variant)
+        start_image = _initial_image(init, sources, focus_map)
+        y = torch.from_numpy(start_image).permute(2, 0, 1).to(device=torch_device, dtype=torch_dtype).contiguous()
+        if radius is not None:
+            moving = moving_mask(labels, radius)
+            objective = _Frozen(objective, torch.from_numpy(moving).to(device=torch_device, dtype=torch_dtype))
+            info["moving_share"] = float(moving.mean())
+    log.info("%s", describe_solver(info))
     steps = _OPTIMIZER_CLASSES[optimizer](y, float(lr), int(iterations))
 
     trace = torch.empty(iterations + 1, dtype=torch.float64, device=torch_device)
@@ -364,9 +521,10 @@ def fuse(
                 done = t
                 if best is not None:
                     best.offer(y, float(q), t)
+                if progress:
+                    bar.update(1)
                 if t % TOL_WINDOW == 0 or t == iterations:
                     if progress:
-                        bar.update(t - bar.n)
                         bar.set_postfix(Q=f"{float(q):.6f}")
                     if tol is not None and t % TOL_WINDOW == 0 and _converged(trace[: t + 1], tol):
                         stopped = t < iterations
@@ -375,6 +533,9 @@ def fuse(
         y, returned = best.image, best.iteration
     else:
         returned = done
+    if band is not None:
+        y = band.image(y)
+        info.update(cached_mb=band.cached_bytes / MB, rebuilt=band.rebuilt)
     image = y.permute(1, 2, 0).to(device="cpu", dtype=torch.float32).numpy().copy()
     trace_np = trace[: done + 1].cpu().numpy()
     seconds = time.perf_counter() - started
@@ -392,4 +553,5 @@ def fuse(
         returned_iteration=returned,
         settings={"lr": float(lr), "tol": tol, "init": init if isinstance(init, str) else "array", "dtype": dtype,
                   "keep": keep},
+        solver=info,
     )

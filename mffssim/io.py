@@ -2,7 +2,8 @@
 
 In memory an image is float32 ``(H, W, C)`` in [0, 1] with C = 1 or 3; on disk it keeps its own bit depth
 (8 or 16). Focus-map files (README, "Outputs"): K = 2 is a single-channel PNG, maximum where source 1 is
-sharpest; K > 2 is a uint8 label image holding the 1-based index of the sharpest source.
+sharpest; K > 2 is a label image holding the 1-based index of the sharpest source, 8-bit up to K = 255 and
+16-bit beyond (up to K = 65535).
 """
 from __future__ import annotations
 
@@ -333,7 +334,8 @@ def read_image_set(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, int]
 def read_focus_map(path: str | os.PathLike, n_sources: int, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Read a focus-map file as a one-hot float32 ``(K, H, W)`` map (the file convention of the module docstring).
 
-    K = 2: values above half the maximum mean source 1. K > 2: 1-based labels of the sharpest source.
+    K = 2: values above half the maximum mean source 1. K > 2: 1-based labels of the sharpest source (8-bit, or
+    16-bit for K > 255: the file's bit depth says which).
     """
     path = Path(path)
     image, depth = read_image_and_depth(path)
@@ -355,14 +357,18 @@ def read_focus_map(path: str | os.PathLike, n_sources: int, shape: tuple[int, in
 
 
 def write_focus_map(path: str | os.PathLike, focus_map: np.ndarray) -> None:
-    """Write a ``(K, H, W)`` focus map as its file is defined (module docstring; 8-bit single-channel PNG)."""
+    """Write a ``(K, H, W)`` focus map as its file is defined (module docstring): a single-channel PNG, 8-bit
+    (16-bit label map when K > 255)."""
     focus_map = np.asarray(focus_map, dtype=np.float32)
     if focus_map.ndim != 3 or focus_map.shape[0] < 2:
         raise ValueError(f"{path}: a focus map has shape (K>=2, H, W), got {focus_map.shape}")
     if focus_map.shape[0] == 2:
         data = np.round(np.clip(focus_map[0], 0.0, 1.0) * 255).astype(np.uint8)
+    elif focus_map.shape[0] > 65535:
+        raise ValueError(f"{path}: a label map holds at most 65535 sources, got {focus_map.shape[0]}")
     else:
-        data = (np.argmax(focus_map, axis=0) + 1).astype(np.uint8)
+        labels = np.argmax(focus_map, axis=0) + 1
+        data = labels.astype(np.uint8 if focus_map.shape[0] <= 255 else np.uint16)
     atomic_write(path, lambda tmp: _encode(tmp, data, ".png"))
 
 

@@ -340,7 +340,13 @@ class MFFSSIMObjective:
     The returned gradient is a new tensor; the object reuses work buffers, so it is not thread-safe.
     """
 
-    def __init__(self, sources: torch.Tensor, focus_map: torch.Tensor, window: int, variant: str = "paper"):
+    def __init__(self, sources: torch.Tensor, focus_map: torch.Tensor, window: int, variant: str = "paper", *,
+                 shift: float | None = None, count: int | None = None):
+        # shift and count serve one tile of a larger frame (mffssim/band.py): the frame's shift (default:
+        # the mean of these sources) and the frame's number of terms in Q (default: this image's; paper
+        # variant only), so that Q and dQ/dY are the tile's share of the frame's.
+        if count is not None and variant != "paper":
+            raise ValueError("count: only the paper variant takes a frame's patch count")
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         if not isinstance(sources, torch.Tensor) or sources.ndim != 4:
@@ -361,7 +367,8 @@ class MFFSSIMObjective:
         self.radius = self.window // 2
         # One shift for every image: window statistics are shift-invariant except the means, which get
         # it back; centred values keep float32 products and sums small on bright flat images.
-        self.shift = float(sources.mean(dtype=torch.float64))
+        self.shift = float(sources.mean(dtype=torch.float64)) if shift is None else float(shift)
+        self._count = count
         xc = (sources - self.shift).contiguous()
         fmap = focus_map.to(dtype=self.dtype, device=self.device)
         if variant == "paper":
@@ -377,7 +384,7 @@ class MFFSSIMObjective:
         k, (c, h, w) = self.num_sources, self.shape
         win, r = self.window, self.radius
         n = c * win * win  # values per patch
-        count = (h - win + 1) * (w - win + 1)  # P
+        count = (h - win + 1) * (w - win + 1) if self._count is None else self._count  # P
         self._box = BoxSums(k + 2, h, w, win, self.device)
         # [1, y_c, x_c^1..x_c^K]: times y_c and summed over channels these give the maps whose window
         # sums are n * (mu_y, E[y^2], E[x^k y]) (centred); the gradient is a combination of them.

@@ -197,3 +197,15 @@ def test_find_image_sets(tmp_path):
     assert sets["set_b"].reference is None and sets["set_b"].focus_map is None
     with pytest.raises(ImageError, match="no such directory"):
         find_image_sets(tmp_path / "nowhere")
+
+
+def test_label_maps_beyond_255_sources_are_16_bit(tmp_path):
+    from mffssim.focus import one_hot
+
+    labels = np.random.default_rng(0).integers(0, 300, (7, 9))
+    labels[0, 0] = 299  # the largest label must survive
+    write_focus_map(tmp_path / "map.png", one_hot(labels, 300))
+    assert Image.open(tmp_path / "map.png").mode == "I;16"
+    assert np.array_equal(read_focus_map(tmp_path / "map.png", 300).argmax(0), labels)
+    write_focus_map(tmp_path / "small.png", one_hot(labels % 200, 200))
+    assert Image.open(tmp_path / "small.png").mode == "L"
