@@ -252,7 +252,15 @@ def needs_official(dataset):
 
 # --------------------------------------------------------------------- the MFF-SSIM solver's params
 # keyword arguments of mffssim.fuse that come from config `fusion`
-SOLVER_KEYS = ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype")
+SOLVER_KEYS = ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype", "max_memory_mb")
+# what a fuse job asks the scheduler for without a budget (config fusion.max_memory_mb), and beside one
+FUSE_MEM_MB = 4000
+
+
+def fuse_mem_mb():
+    """mem_mb of the MFF-SSIM fuse rules: config fusion.max_memory_mb (MiB, as MB rounded up) where set."""
+    budget = config["fusion"]["max_memory_mb"]
+    return FUSE_MEM_MB if budget is None else int(-(-budget * 1.048576 // 1))
 
 
 def solver_params(**overrides):

@@ -86,7 +86,7 @@ rule fuse_ms_resnet:
         "../envs/mffssim.yaml"
     threads: config["fusion"]["threads"]
     resources:
-        mem_mb=4000,
+        mem_mb=fuse_mem_mb(),
         runtime=60,
     params:
         **solver_params(),

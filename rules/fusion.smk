@@ -23,7 +23,7 @@ rule fuse_mffssim:
         "../envs/mffssim.yaml"
     threads: config["fusion"]["threads"]
     resources:
-        mem_mb=4000,
+        mem_mb=fuse_mem_mb(),
         runtime=60,
     params:
         **solver_params(),
@@ -54,7 +54,7 @@ rule fuse_mffssim_long:
         "../envs/mffssim.yaml"
     threads: config["fusion"]["threads"]
     resources:
-        mem_mb=4000,
+        mem_mb=fuse_mem_mb(),
         runtime=120,
     params:
         **solver_params(

@@ -29,7 +29,7 @@ def fuse_step(pair, focus_map):
     """One pairwise MFF-SSIM fusion; keeps its Q trace."""
     result = fuse(pair, focus_map, window=window, variant=params.variant, optimizer=params.optimizer,
                   lr=params.lr, iterations=params.iterations, tol=params.tol, init=params.init, keep=params.keep,
-                  device=params.device, dtype=params.dtype, progress=True)
+                  device=params.device, dtype=params.dtype, max_memory_mb=params.max_memory_mb, progress=True)
     traces.append([float(q) for q in result.trace])
     results.append(result)
     logger.info("step %d: %d iterations in %.2f s, Q %.6f -> %.6f", len(traces), result.iterations,

@@ -33,6 +33,7 @@ result = fuse(
     keep=params.keep,
     device=params.device,
     dtype=params.dtype,
+    max_memory_mb=params.max_memory_mb,
     progress=True,
 )
 trace = [float(q) for q in result.trace]

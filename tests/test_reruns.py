@@ -90,6 +90,12 @@ CHANGES = {
         {"fuse_mffssim": 1, "fuse_ms_resnet": 1, **scored(2), **TAIL},
         ["pixelwise-", "maps/"],
     ),
+    # a memory budget: both MFF-SSIM fusions (their solver's budget and mem_mb), nothing else
+    "fusion.max_memory_mb": (
+        {"fusion": {"max_memory_mb": 3000}},
+        {"fuse_mffssim": 1, "fuse_ms_resnet": 1, **scored(2), **TAIL},
+        ["pixelwise-", "maps/"],
+    ),
     # a method added: its fusion and its metrics only (not the other methods'), then the set's metrics (the
     # list of methods), panel and table; no new Q trace, so the convergence plot stays
     "fusion.methods": (
