@@ -92,6 +92,38 @@ def load_image_set(set_dir: str, *, reference: bool = False) -> LoadedSet:
     return LoadedSet(files, sources, bit_depth, truth)
 
 
+class SetScorer(NamedTuple):
+    """What scoring any fused image of one set needs, read once (rules method_metrics, published_metrics):
+    the sources, their reference (or None), the common map's name and window, and ``score(fused)``."""
+
+    sources: Any
+    reference: Any
+    index_map: str
+    window: int
+    score: Any
+
+
+def set_scorer(snakemake) -> SetScorer:
+    """The :class:`SetScorer` of a metrics job: params set_dir, names, index_variant, window_ratio and
+    window_cap; inputs index_map (the common map) and features (the sources' cached features)."""
+    from mffssim import read_focus_map, window_size
+    from mffssim.metrics import load_features
+    from mffssim.workflow.ranking import score_image
+
+    params = snakemake.params
+    _, sources, _, reference = load_image_set(params.set_dir, reference=True)
+    n_sources, height, width = sources.shape[:3]
+    focus_map = read_focus_map(snakemake.input.index_map, n_sources, shape=(height, width))
+    window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
+    features = load_features(snakemake.input.features)
+
+    def score(fused) -> dict[str, float]:
+        return score_image(sources, fused, reference=reference, names=params.names, focus_map=focus_map,
+                           window=window, variant=params.index_variant, features=features)
+
+    return SetScorer(sources, reference, Path(snakemake.input.index_map).stem, window, score)
+
+
 def write_trace(path, trace) -> None:
     """Write a Q trace as ``trace.csv`` (columns iteration, q; iteration 0 is the starting image), atomically."""
     import csv
