@@ -175,5 +175,10 @@ def test_results_equal_a_local_run(runs):
             _assert_tables_close(a, b)
         elif name.suffix == ".json":
             _assert_json_close(json.loads(a.read_text()), json.loads(b.read_text()), str(name))
+        elif name.suffix == ".npz":  # the sources' cached features (rule source_features): the same arrays
+            with np.load(a) as left, np.load(b) as right:
+                assert sorted(left.files) == sorted(right.files), name
+                for key in left.files:
+                    np.testing.assert_allclose(right[key], left[key], rtol=1e-6, atol=1e-6, err_msg=f"{name}: {key}")
         else:
             assert a.read_text() == b.read_text(), name
