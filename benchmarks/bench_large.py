@@ -6,8 +6,8 @@ photos make them: MFFW (mffw2_02), Lytro (lytro_01) and frames 1 and 5 of the PC
 with +-1 grey level of seeded noise per copy. A worst-case row fuses with a checkerboard map
 of 32-pixel squares (boundaries everywhere). Every row runs in a child process, so its peak RSS is its own.
 
-    python benchmarks/bench_large.py --data ../shared/data --sizes 1 4 --solvers band full
-    python benchmarks/bench_large.py --data ../shared/data --sizes 12 24 --solvers band --stacks 10 30
+    python benchmarks/bench_large.py --data resources/data --sizes 1 4 --solvers band full
+    python benchmarks/bench_large.py --data resources/data --sizes 12 24 --solvers band --stacks 10 30
     python benchmarks/bench_large.py --traffic            # full frame: ns/pixel/iteration vs memory bandwidth
 
 Columns: wall and CPU seconds of the child (map detection and fusion; reading the small originals and
@@ -149,7 +149,8 @@ def _share(value) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data", help="folder holding lytro/, mffw/, focus_stack_examples/")
+    parser.add_argument("--data", default="resources/data",
+                        help="folder holding lytro/, mffw/, focus_stack_examples/ (the workflow downloads them there)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 12, 24], choices=sorted(SIZES))
     parser.add_argument("--scenes", nargs="+", default=["pcb", "lytro", "mffw"], choices=sorted(PAIRS))
     parser.add_argument("--stacks", type=int, nargs="*", default=[], help="K > 2 rows (PCB stack), e.g. 10 30")
