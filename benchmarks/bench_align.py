@@ -44,20 +44,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mffssim.align import (  # noqa: E402
-    Alignment, _bandpass, _gray, align_stack, corner_error, describe, register_image, warp_frame, warp_frames,
+    Alignment, _bandpass, _gray, align_stack, corner_error, describe, register_image, similarity_matrix, warp_frame,
+    warp_frames,
 )
 from mffssim.defocus import defocus_layers, gaussian_blur  # noqa: E402
 from mffssim.io import IMAGE_EXTENSIONS, read_image, read_image_set, write_image  # noqa: E402
 
 PICTURES = ("astronaut", "coffee", "chelsea", "rocket")
-
-
-def _similarity(scale, degrees, dx, dy, shape):
-    h, w = shape
-    c = np.array([[1, 0, (w - 1) / 2], [0, 1, (h - 1) / 2], [0, 0, 1.0]])
-    a = np.deg2rad(degrees)
-    r = np.array([[scale * np.cos(a), -scale * np.sin(a), 0], [scale * np.sin(a), scale * np.cos(a), 0], [0, 0, 1]])
-    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]]) @ c @ r @ np.linalg.inv(c)
 
 
 def _reduce(image):
@@ -144,7 +137,7 @@ def render_stack(name: str, seed: int, size: int, k_frames: int, psf: float = 0.
             truths.append(np.eye(3))
             moved.append(registered[k])
             continue
-        matrix = _similarity(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-20, 20, 2), (h, w))
+        matrix = similarity_matrix(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-20, 20, 2), (h, w))
         truths.append(matrix)  # frame -> anchor
         matrix_hi = np.linalg.inv(down) @ matrix @ down
         moved.append(camera(warp_frame(rendered[k], np.linalg.inv(matrix_hi))))

@@ -393,6 +393,16 @@ def describe(matrix: np.ndarray) -> tuple[float, float, float, float]:
     return scale, rotation, float(m[0, 2]), float(m[1, 2])
 
 
+def similarity_matrix(scale: float, degrees: float, dx: float, dy: float, shape: tuple[int, int]) -> np.ndarray:
+    """The 3x3 matrix that scales by ``scale`` and turns by ``degrees`` about the centre of a ``shape``
+    (height, width) frame, then shifts by (dx, dy): e.g. a known focus-breathing move in tests and benchmarks."""
+    h, w = shape
+    centre = np.array([[1, 0, (w - 1) / 2], [0, 1, (h - 1) / 2], [0, 0, 1.0]])
+    a = np.deg2rad(degrees)
+    turn = np.array([[scale * np.cos(a), -scale * np.sin(a), 0], [scale * np.sin(a), scale * np.cos(a), 0], [0, 0, 1]])
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]]) @ centre @ turn @ np.linalg.inv(centre)
+
+
 def _check_plausible(matrix: np.ndarray, shape: tuple[int, int], what: str) -> None:
     scale, rotation, _, _ = describe(matrix)
     h, w = shape

@@ -8,22 +8,13 @@ from skimage import data, transform
 
 from mffssim.align import (
     Alignment, AlignmentError, align_stack, common_area, corner_error, estimate_transform, format_transforms,
-    match_blur, read_transforms, warp_frame, warp_frames, write_transforms,
+    match_blur, read_transforms, similarity_matrix, warp_frame, warp_frames, write_transforms,
 )
 from mffssim.cli import main
 from mffssim.defocus import gaussian_blur
 from mffssim.io import read_image, write_image
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def similarity(scale, degrees, dx, dy, shape):
-    """Scale and turn about the centre, then shift."""
-    h, w = shape
-    c = np.array([[1, 0, (w - 1) / 2], [0, 1, (h - 1) / 2], [0, 0, 1.0]])
-    a = np.deg2rad(degrees)
-    r = np.array([[scale * np.cos(a), -scale * np.sin(a), 0], [scale * np.sin(a), scale * np.cos(a), 0], [0, 0, 1]])
-    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]]) @ c @ r @ np.linalg.inv(c)
 
 
 def picture(shape=(160, 200)):
@@ -44,7 +35,7 @@ def stack(shape=(160, 200), seed=0, count=3):
         if k == anchor:
             truths.append(np.eye(3))
         else:
-            move = similarity(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-8, 8, 2), shape)
+            move = similarity_matrix(rng.uniform(0.96, 1.04), rng.uniform(-1, 1), *rng.uniform(-8, 8, 2), shape)
             frame = warp_frame(frame, np.linalg.inv(move))  # frame pixel x shows the anchor at move @ x
             truths.append(move)  # frame -> anchor
         frames.append(frame)
@@ -86,7 +77,7 @@ def low_texture_pair(seed, shape=(128, 192)):
     left[:, :w] = 1
     blurred = gaussian_blur(hi, 5.0)
     near, far = hi * left + blurred * (1 - left), hi * (1 - left) + blurred * left
-    move = similarity(rng.uniform(0.97, 1.03), rng.uniform(-1, 1), *rng.uniform(-6, 6, 2), shape)
+    move = similarity_matrix(rng.uniform(0.97, 1.03), rng.uniform(-1, 1), *rng.uniform(-6, 6, 2), shape)
     down = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1.0]])  # 2x pixel coordinates -> 1x
     move_hi = np.linalg.inv(down) @ move @ down
     return _reduce(near), _reduce(warp_frame(far, np.linalg.inv(move_hi))), move
@@ -137,7 +128,7 @@ def test_default_resampling_keeps_detail():
     """A picture (with a camera's slight blur) warped by a similarity and back stays above 50 dB with the
     default quintic B-spline; bilinear resampling loses more than 10 dB of that."""
     image = gaussian_blur(picture(), 0.7)
-    move = similarity(1.02, 0.7, 3.3, -2.6, image.shape[:2])
+    move = similarity_matrix(1.02, 0.7, 3.3, -2.6, image.shape[:2])
     inner = (slice(30, -30), slice(30, -30))
 
     def psnr(order):
