@@ -122,10 +122,7 @@ def evaluate(
     for name in _chosen(metrics, reference is not None):
         if name in FULL_REFERENCE:
             results[name] = float(FULL_REFERENCE[name](reference, fused))
-        elif name == "qp" and features is not None:
-            for image in images:  # the toolbox's size check, as qp() makes it
-                if image.shape[:2] != fused.shape[:2]:
-                    raise ValueError(f"fused: size {fused.shape[:2]} differs from the sources' {image.shape[:2]}")
+        elif name == "qp" and features is not None:  # sizes were checked above (one shape for all sources)
             pf = phase_congruency(gray_255(fused, "f"))
             values = [qp_from_features(pa, pb, pf) for pa, pb in combinations(features, 2)]
             results[name] = float(np.mean(values))
