@@ -271,17 +271,13 @@ def table1_mffw(records: pd.DataFrame, paper_rows: Mapping[str, Mapping[str, flo
 
 
 def _kendall_tau(a: Sequence[str], b: Sequence[str]) -> float:
+    """Kendall's tau between two orders of the same names (those of ``a`` that ``b`` has); NaN below two."""
+    from scipy.stats import kendalltau
+
     common = [x for x in a if x in b]
-    pos = {x: i for i, x in enumerate(b)}
-    concordant = discordant = 0
-    for i in range(len(common)):
-        for j in range(i + 1, len(common)):
-            if pos[common[i]] < pos[common[j]]:
-                concordant += 1
-            else:
-                discordant += 1
-    total = concordant + discordant
-    return (concordant - discordant) / total if total else float("nan")
+    if len(common) < 2:
+        return float("nan")
+    return float(kendalltau(range(len(common)), [b.index(x) for x in common]).statistic)
 
 
 # ------------------------------------------------------------------------------- per-method metrics (workflow)
