@@ -312,7 +312,7 @@ def panel_methods(dataset, set_id):
     chosen = config["figures"]["methods"]
     methods = methods_for(dataset, set_id)
     if not chosen:  # ranking: the 30 published results appear in a panel only when figures.methods names them
-        methods = [m for m in methods if not m.startswith("published_")]
+        methods = [m for m in methods if m not in registry.PUBLISHED_BY_ID]
     return [m for m in methods if m in chosen] if chosen else methods
 
 

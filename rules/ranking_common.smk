@@ -58,9 +58,9 @@ def method_metric_files(wildcards):
     files = [
         f"results/{wildcards.dataset}/{wildcards.set}/{m}/metrics.json"
         for m in methods
-        if not m.startswith("published_")
+        if m not in registry.PUBLISHED_BY_ID
     ]
-    if any(m.startswith("published_") for m in methods):
+    if any(m in registry.PUBLISHED_BY_ID for m in methods):
         files.append(f"results/{wildcards.dataset}/{wildcards.set}/published.metrics.json")
     return files
 
