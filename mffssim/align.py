@@ -120,24 +120,27 @@ def _bandpass(image: np.ndarray) -> np.ndarray:
     return (band / (band.std() + 1e-8)).astype(np.float32)
 
 
-def _reduced(gray: np.ndarray, halvings: int) -> np.ndarray:
-    """``gray`` halved ``halvings`` times (the pyramid's own reduction)."""
-    for _ in range(halvings):
-        gray = _half(gray)
-    return gray
+def _halvings(shape: tuple[int, ...], max_side: int, min_side: int = 48) -> list[int]:
+    """The pyramid's levels as halving counts relative to full resolution, coarsest first: the finest is at most
+    ``max_side`` pixels a side, and a level is added while its halving keeps ``min_side`` pixels a side."""
+    (h, w), factor = shape[:2], 0
+    while max(h, w) > max_side:
+        h, w, factor = h // 2, w // 2, factor + 1
+    counts = [factor]
+    while min(h, w) // 2 >= min_side:
+        h, w, factor = h // 2, w // 2, factor + 1
+        counts.append(factor)
+    return counts[::-1]
 
 
-def _pyramid(gray: np.ndarray, max_side: int, min_side: int = 48) -> list[tuple[np.ndarray, int]]:
-    """Band-passed levels, coarsest first, each with its halving count relative to full resolution."""
-    levels, factor, image = [], 0, gray
-    while max(image.shape) > max_side:
-        image, factor = _half(image), factor + 1
-    while True:
-        levels.append((_bandpass(image), factor))
-        if min(image.shape) // 2 < min_side:
-            break
-        image, factor = _half(image), factor + 1
-    return levels[::-1]
+def _reductions(gray: np.ndarray, halvings: Sequence[int]) -> dict[int, np.ndarray]:
+    """``gray`` halved to each count of ``halvings``, all in one chain of 2x2 reductions."""
+    found, image, done = {}, gray, 0
+    for count in sorted(set(halvings)):
+        for _ in range(count - done):
+            image = _half(image)
+        found[count], done = image, count
+    return found
 
 
 def _scale_matrix(halvings: int) -> np.ndarray:
@@ -353,10 +356,12 @@ def estimate_transform(moving: np.ndarray, fixed: np.ndarray, *, model: str = "s
     """
     if model not in MODELS:
         raise ValueError(f"model: expected one of {', '.join(MODELS)}, got {model!r}")
-    fixed_gray, moving_gray = _gray(fixed), _gray(moving)
-    fixed_levels = _pyramid(fixed_gray, max_side)
-    # the moving image at the fixed one's halvings, so the levels pair up when the two sizes differ
-    moving_levels = [(_bandpass(_reduced(moving_gray, factor)), factor) for _, factor in fixed_levels]
+    fixed_gray = _gray(fixed)
+    halvings = _halvings(fixed_gray.shape, max_side)
+    # both images at the fixed one's halvings, so the levels pair up when the two sizes differ
+    fixed_grays, moving_grays = _reductions(fixed_gray, halvings), _reductions(_gray(moving), halvings)
+    fixed_levels = [(_bandpass(fixed_grays[factor]), factor) for factor in halvings]
+    moving_levels = [(_bandpass(moving_grays[factor]), factor) for factor in halvings]
     coarse = fixed_levels[0][1]
     s = _scale_matrix(coarse)
     if init is None:
@@ -376,8 +381,7 @@ def estimate_transform(moving: np.ndarray, fixed: np.ndarray, *, model: str = "s
             warp, score = _refine(f, m, warp, "translation", iterations=20)
         warp, score = _refine(f, m, warp, model)
     if blur_matching and score >= 0:
-        finest_fixed, finest_moving = _reduced(fixed_gray, previous), _reduced(moving_gray, previous)
-        warp = _blur_matched_refine(finest_fixed, finest_moving, warp, model)
+        warp = _blur_matched_refine(fixed_grays[previous], moving_grays[previous], warp, model)
         score = _score(fixed_levels[-1][0], moving_levels[-1][0], warp)
     full = _scale_matrix(previous)
     moving_to_fixed = np.linalg.inv(np.linalg.inv(full) @ warp @ full)
