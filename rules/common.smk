@@ -2,6 +2,7 @@
 # set, wildcard constraints and input functions (no rules here).
 import dataclasses
 import functools
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -260,7 +261,7 @@ FUSE_MEM_MB = 4000
 def fuse_mem_mb():
     """mem_mb of the MFF-SSIM fuse rules: config fusion.max_memory_mb (MiB, as MB rounded up) where set."""
     budget = config["fusion"]["max_memory_mb"]
-    return FUSE_MEM_MB if budget is None else int(-(-budget * 1.048576 // 1))
+    return FUSE_MEM_MB if budget is None else math.ceil(budget * 1.048576)
 
 
 def solver_params(**overrides):
