@@ -103,9 +103,6 @@ def render_stack(name: str, seed: int, size: int, k_frames: int, psf: float = 0.
     ``defocus``: "gaussian" (mffssim.defocus) or "disk" (the same layered rendering with a pillbox blur of
     radius 2 sigma, closer to a real lens and unlike the Gaussians the registration's blur matching tries).
     """
-    from unittest import mock
-
-    from mffssim import defocus as defocus_module
     from skimage import data, transform
 
     def camera(view):  # the optics blur the view, the pixels integrate it
@@ -122,12 +119,11 @@ def render_stack(name: str, seed: int, size: int, k_frames: int, psf: float = 0.
         layers[k, :, k * 2 * w // k_frames:(k + 1) * 2 * w // k_frames] = 1
     if defocus not in ("gaussian", "disk"):
         raise ValueError(f"defocus: expected 'gaussian' or 'disk', got {defocus!r}")
-    blur = _disk_blur if defocus == "disk" else defocus_module.gaussian_blur
+    blur = _disk_blur if defocus == "disk" else gaussian_blur
     rendered = []
-    with mock.patch.object(defocus_module, "gaussian_blur", blur):  # defocus_layers' blur, for this rendering only
-        for k in range(k_frames):
-            sigmas = [0.0 if j == k else 2 * (1.0 + 1.5 * abs(j - k)) for j in range(k_frames)]
-            rendered.append(defocus_layers(hi, layers, sigmas))
+    for k in range(k_frames):
+        sigmas = [0.0 if j == k else 2 * (1.0 + 1.5 * abs(j - k)) for j in range(k_frames)]
+        rendered.append(defocus_layers(hi, layers, sigmas, blur=blur))
     registered = np.stack([camera(r) for r in rendered])
     anchor = (k_frames - 1) // 2
     down = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1.0]])  # 2x coordinates -> 1x

@@ -6,6 +6,8 @@ foreground is wider than alpha and spills over the sharp background: the defocus
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from scipy import ndimage
 
@@ -60,7 +62,8 @@ def defocus_pair(
     )
 
 
-def defocus_layers(image: np.ndarray, layers: np.ndarray, sigmas) -> np.ndarray:
+def defocus_layers(image: np.ndarray, layers: np.ndarray, sigmas, *,
+                   blur: Callable[[np.ndarray, float], np.ndarray] = gaussian_blur) -> np.ndarray:
     """Render one source of a layered scene: each depth layer blurred by its own sigma (0 = in focus).
 
     ``layers`` is ``(L, H, W)``, masks ordered far -> near that partition the image; ``sigmas`` gives one
@@ -69,6 +72,7 @@ def defocus_layers(image: np.ndarray, layers: np.ndarray, sigmas) -> np.ndarray:
     is layer j and everything nearer. So an out-of-focus layer spills over what lies behind it, and an
     in-focus layer (sigma 0) cuts what lies behind it sharply. With two layers this is exactly Eq. 16:
     ``defocus_layers(I, [1-a, a], [s, 0])`` is ``defocus_pair``'s source 1, ``[0, s]`` its source 2.
+    ``blur(image, sigma)``: the defocus kernel (default the Gaussian; a benchmark passes a lens's pillbox).
     """
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
@@ -88,10 +92,8 @@ def defocus_layers(image: np.ndarray, layers: np.ndarray, sigmas) -> np.ndarray:
         if sigma <= 0:
             texture, coverage = image, u
         else:
-            weight = gaussian_blur(a, sigma)
-            texture = np.where(
-                weight > _EPS, gaussian_blur(a * image, sigma) / np.maximum(weight, _EPS), image
-            )
-            coverage = gaussian_blur(u, sigma)
+            weight = blur(a, sigma)
+            texture = np.where(weight > _EPS, blur(a * image, sigma) / np.maximum(weight, _EPS), image)
+            coverage = blur(u, sigma)
         canvas = coverage * texture + (1.0 - coverage) * canvas
     return np.clip(canvas, 0.0, 1.0).astype(np.float32)
