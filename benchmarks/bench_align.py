@@ -44,20 +44,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mffssim.align import (  # noqa: E402
-    Alignment, _bandpass, _gray, align_stack, corner_error, describe, register_image, similarity_matrix, warp_frame,
+    Alignment, _bandpass, _gray, _half, align_stack, corner_error, describe, register_image, similarity_matrix, warp_frame,
     warp_frames,
 )
 from mffssim.defocus import defocus_layers, gaussian_blur  # noqa: E402
 from mffssim.io import IMAGE_EXTENSIONS, read_image, read_image_set, write_image  # noqa: E402
 
 PICTURES = ("astronaut", "coffee", "chelsea", "rocket")
-
-
-def _reduce(image):
-    """2x2 mean: a camera's pixel of a scene rendered at twice the size."""
-    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
-    im = image[:h, :w]
-    return (0.25 * (im[0::2, 0::2] + im[1::2, 0::2] + im[0::2, 1::2] + im[1::2, 1::2])).astype(np.float32)
 
 
 def _psnr(a, b):
@@ -106,7 +99,7 @@ def render_stack(name: str, seed: int, size: int, k_frames: int, psf: float = 0.
     from skimage import data, transform
 
     def camera(view):  # the optics blur the view, the pixels integrate it
-        return _reduce(gaussian_blur(view, 2 * psf) if psf > 0 else view)
+        return _half(gaussian_blur(view, 2 * psf) if psf > 0 else view)  # a camera's pixel: a 2x2 mean
 
     rng = np.random.default_rng(seed)
     picture = getattr(data, name)()

@@ -103,7 +103,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 
 def _half(image: np.ndarray) -> np.ndarray:
-    """Halve a gray image (2x2 mean); a pixel centre x of the result is 2x + 0.5 of the input."""
+    """Halve an ``(H, W)`` or ``(H, W, C)`` image (2x2 mean); a pixel centre x of the result is 2x + 0.5 of the input."""
     h, w = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
     im = image[:h, :w]
     return 0.25 * (im[0::2, 0::2] + im[1::2, 0::2] + im[0::2, 1::2] + im[1::2, 1::2])

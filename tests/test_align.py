@@ -7,7 +7,7 @@ from scipy import ndimage
 from skimage import data, transform
 
 from mffssim.align import (
-    Alignment, AlignmentError, align_stack, common_area, corner_error, estimate_transform, format_transforms,
+    Alignment, AlignmentError, _half, align_stack, common_area, corner_error, estimate_transform, format_transforms,
     match_blur, read_transforms, similarity_matrix, warp_frame, warp_frames, write_transforms,
 )
 from mffssim.cli import main
@@ -61,11 +61,6 @@ def test_each_model_recovers_a_similarity():
         assert score > 0.5
 
 
-def _reduce(image):
-    """2x2 mean: a camera's pixels over a view rendered at twice the size."""
-    return 0.25 * (image[0::2, 0::2] + image[1::2, 0::2] + image[0::2, 1::2] + image[1::2, 1::2])
-
-
 def low_texture_pair(seed, shape=(128, 192)):
     """Two views of scikit-image's rocket (mostly flat sky): the fixed one sharp on the left half, the moving
     one sharp on the right half and moved by a known similarity; both rendered at 2x and reduced, so the
@@ -80,7 +75,7 @@ def low_texture_pair(seed, shape=(128, 192)):
     move = similarity_matrix(rng.uniform(0.97, 1.03), rng.uniform(-1, 1), *rng.uniform(-6, 6, 2), shape)
     down = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1.0]])  # 2x pixel coordinates -> 1x
     move_hi = np.linalg.inv(down) @ move @ down
-    return _reduce(near), _reduce(warp_frame(far, np.linalg.inv(move_hi))), move
+    return _half(near), _half(warp_frame(far, np.linalg.inv(move_hi))), move  # a camera's pixels: 2x2 means
 
 
 def test_blur_matching_recovers_a_subpixel_similarity_on_low_texture():
