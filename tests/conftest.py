@@ -16,7 +16,8 @@ with the reason (fails under ``CI=true``).
 * ``dead_url``: ``http://127.0.0.1:<port>`` where nothing listens (connections are refused).
 * ``tiny_run``: one finished run of the workflow with config/tiny.yaml (plus, where ``http_mirror`` is
   available, one MFFW pair downloaded from it with the authors' published results as methods), made once
-  per session: ``{"dir": Path, "configs": tuple of extra config files, "mirror": url or None}``. Tests read
+  per session, with only what ``pip install -e ".[workflow]"`` brings importable (as the README installs it):
+  ``{"dir": Path, "configs": tuple of extra config files, "mirror": url or None}``. Tests read
   it (tests/test_workflow.py) or compare against it (tests/test_reruns.py); none may change it.
 """
 from __future__ import annotations
@@ -125,6 +126,6 @@ def tiny_run(tmp_path_factory, request) -> dict:
             "download": {"mirror": mirror},
             "fusion": {"methods": ["mffssim_paper", "pixelwise", "average", "official"]},
         }))
-    proc = snakemake(workdir, configs=tuple(configs))
+    proc = snakemake(workdir, configs=tuple(configs), fresh=("workflow",))
     assert proc.returncode == 0, failure_text(proc)
     return {"dir": workdir, "configs": tuple(configs), "mirror": mirror}

@@ -40,6 +40,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
 from mffssim.datasets import DATASETS, TESTVECTOR_SETS, DownloadError, cache_dir, download_dataset, load_manifest
 from mffssim.datasets.download import file_matches
 from mffssim.io import atomic_write
@@ -201,9 +206,10 @@ TINY = REPO / "config" / "tiny.yaml"
 
 
 def snakemake(workdir: Path, *args: str, configs: tuple[Path, ...] = (), tiny: bool = True,
-              timeout: float = 900) -> subprocess.CompletedProcess:
+              timeout: float = 900, fresh: tuple[str, ...] | None = None) -> subprocess.CompletedProcess:
     """Run snakemake on the repository's Snakefile in ``workdir`` with config/tiny.yaml (unless ``tiny`` is
-    false: config.yaml alone) plus ``configs``."""
+    false: config.yaml alone) plus ``configs``; with ``fresh``, as after ``pip install mffssim[fresh]`` on a
+    fresh machine (:func:`as_installed`)."""
     configs = ((TINY,) if tiny else ()) + tuple(configs)
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
@@ -213,7 +219,108 @@ def snakemake(workdir: Path, *args: str, configs: tuple[Path, ...] = (), tiny: b
         command += ["--configfile", *map(str, configs)]  # --configfile last: it takes a list
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if fresh is not None:
+        env = as_installed(fresh, env, workdir.parent / f"{workdir.name}_site")
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+# The distributions of the project's extras, resolved from pyproject.toml and the installed packages' metadata:
+# a command run "as on a fresh install of mffssim[extras]" cannot import any other (:func:`as_installed`).
+_GUARD = '''"""Written by the tests (tests/helpers.py): this process imports only what a fresh install of the project
+would have. A module of a distribution that the named extras do not bring is refused as if it were absent, and
+left out of pkgutil's module listing (where Snakemake looks for its plugins)."""
+import os
+import pkgutil
+import sys
+
+_REFUSED = frozenset(open(os.path.join(os.path.dirname(__file__), "refused.txt")).read().split())
+
+
+class _FreshInstall:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] in _REFUSED:
+            raise ModuleNotFoundError(f"No module named {name!r} (installed here, but no requirement of the "
+                                      f"project's {os.path.basename(os.path.dirname(__file__))} brings it)", name=name)
+        return None
+
+
+def _listed(*args, _all=pkgutil.iter_modules, **kwargs):
+    return (info for info in _all(*args, **kwargs) if info.name.partition(".")[0] not in _REFUSED)
+
+
+sys.meta_path.insert(0, _FreshInstall)
+pkgutil.iter_modules = _listed
+'''
+
+
+def _requirements(project: dict, extras: tuple[str, ...]) -> list:
+    """The project's core requirements plus those of ``extras``, its own extras (``mffssim[x]``) expanded."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found = [Requirement(spec) for spec in project["dependencies"]]
+    for extra in extras:
+        for spec in project["optional-dependencies"][extra]:
+            requirement = Requirement(spec)
+            if canonicalize_name(requirement.name) == canonicalize_name(project["name"]):
+                found += _requirements(project, tuple(requirement.extras))
+            else:
+                found.append(requirement)
+    return found
+
+
+def installable_closure(extras: tuple[str, ...], pyproject: str | None = None) -> set[str]:
+    """Canonical names of the distributions that ``pip install mffssim[extras]`` brings (``pyproject``: that
+    text instead of pyproject.toml's): the project's requirements, then, transitively, those that the installed
+    distributions declare, markers evaluated here with the requested extras of each."""
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads(pyproject or (REPO / "pyproject.toml").read_text())["project"]
+    pending = [r for r in _requirements(project, extras) if r.marker is None or r.marker.evaluate()]
+    seen: dict[str, set[str]] = {canonicalize_name(project["name"]): set(extras)}
+    while pending:
+        requirement = pending.pop()
+        name, wanted = canonicalize_name(requirement.name), set(requirement.extras)
+        if name in seen and wanted <= seen[name]:
+            continue
+        seen[name] = seen.get(name, set()) | wanted
+        try:
+            declared = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue  # not installed here: nothing can import it here either
+        for spec in map(Requirement, declared):
+            if spec.marker is None or any(spec.marker.evaluate({"extra": e}) for e in ("", *seen[name])):
+                pending.append(spec)
+    return set(seen)
+
+
+def refused_modules(allowed: set[str]) -> set[str]:
+    """Top-level modules that only distributions outside ``allowed`` (canonical names) provide."""
+    import importlib.metadata as metadata
+
+    from packaging.utils import canonicalize_name
+
+    refused = set()
+    for module, dists in metadata.packages_distributions().items():
+        if module not in sys.stdlib_module_names and not {canonicalize_name(d) for d in dists} & allowed:
+            refused.add(module)
+    return refused
+
+
+def as_installed(extras: tuple[str, ...], env: dict[str, str], folder: Path,
+                 pyproject: str | None = None) -> dict[str, str]:
+    """``env`` changed so that every Python process started with it (children too) can import only what
+    ``pip install mffssim[extras]`` brings (``pyproject``: as that file declares it), as on a fresh machine:
+    a ``sitecustomize`` module, put first on PYTHONPATH, refuses the rest of what is installed here."""
+    folder = folder / ("mffssim[" + ",".join(extras) + "]")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_GUARD)
+    (folder / "refused.txt").write_text("\n".join(sorted(refused_modules(installable_closure(extras, pyproject)))))
+    return dict(env, PYTHONPATH=str(folder) + os.pathsep + env.get("PYTHONPATH", ""))
 
 
 def write_config(path: Path, values: dict) -> Path:
