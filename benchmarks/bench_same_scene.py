@@ -57,9 +57,9 @@ def _crude(frame: np.ndarray) -> np.ndarray:
     """The crude measure's features: the gray frame area-resized to 32x32, centred and scaled."""
     from PIL import Image
 
-    from mffssim.scene import _gray
+    from mffssim.align import _gray
 
-    small = np.asarray(Image.fromarray(_gray(frame), mode="F").resize((32, 32), Image.BOX), dtype=np.float64)
+    small = np.asarray(Image.fromarray(_gray(frame)).resize((32, 32), Image.BOX), dtype=np.float64)
     small -= small.mean()
     return small / (np.linalg.norm(small) + 1e-20)
 

@@ -16,7 +16,7 @@ below ``THRESHOLD`` does not look like the others (:func:`check_scene`).
 
 The constants were chosen by measurement (``benchmarks/bench_same_scene.py``, docs/photos.md "Sources of one
 scene"): every real set of the downloaded data sets scores 0.78 or more, every pair made by swapping a
-source between two sets of Lytro or MFFW 0.29 or less; the check takes milliseconds.
+source between two sets of Lytro or MFFW 0.28 or less; the check takes milliseconds.
 
 Example
 -------
@@ -41,6 +41,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import ndimage
 
+from .align import _gray
 from .io import ImageError
 
 GRID = 64  # side of the grid every frame is reduced to (pixels)
@@ -56,13 +57,6 @@ class SceneError(ImageError):
     """The sources do not look like one scene (``--strict``, workflow ``fusion.scene_check: strict``)."""
 
 
-def _gray(frame: np.ndarray) -> np.ndarray:
-    frame = np.asarray(frame, dtype=np.float32)
-    if frame.ndim == 3:
-        return frame @ np.array([0.299, 0.587, 0.114], np.float32) if frame.shape[2] == 3 else frame.mean(axis=2)
-    return frame
-
-
 def scene_features(frame: np.ndarray) -> np.ndarray | None:
     """The coarse structure of one frame ``(H, W)`` or ``(H, W, C)`` in [0, 1]: the normalised gradient field
     ``(2, GRID, GRID)`` float64 described in the module docstring; None for a frame with no structure at all
@@ -72,7 +66,7 @@ def scene_features(frame: np.ndarray) -> np.ndarray | None:
     gray = _gray(frame)
     if min(gray.shape) < MIN_SIDE or not np.all(np.isfinite(gray)):
         return None
-    small = np.asarray(Image.fromarray(gray, mode="F").resize((GRID, GRID), Image.BOX), dtype=np.float64)
+    small = np.asarray(Image.fromarray(gray).resize((GRID, GRID), Image.BOX), dtype=np.float64)
     small = ndimage.gaussian_filter(small, BLUR, mode="nearest")
     gy, gx = np.gradient(small)
     energy = ndimage.gaussian_filter(gx * gx + gy * gy, CONTRAST, mode="nearest")

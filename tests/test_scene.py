@@ -143,3 +143,77 @@ def test_strict_after_registration_stops_with_one_line_and_writes_nothing(tmp_pa
     assert code == 2
     assert len(lines) == 1 and lines[0].startswith(f"mffssim {command[0]}: error: {sources[1]}: does not look"), lines
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------ the workflow's glue and runs
+def _photo_folder(root, embedded):
+    """A folder data set: ``garden`` (one scene, two focus settings), ``stray`` (its second source from another
+    scene)."""
+    real = embedded["astronaut"].sources
+    for name, frames in (("garden", real), ("stray", [real[0], embedded["coffee"].sources[1][:, :96]])):
+        (root / name).mkdir(parents=True)
+        _write(root / name, frames)
+    return root
+
+
+@pytest.mark.parametrize("mode", ["warn", "strict", "skip"])
+def test_the_glue_warns_stops_or_skips_as_the_param_says(tmp_path, embedded, mode, caplog):
+    import sys
+    from types import SimpleNamespace
+
+    from helpers import REPO
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from _wf import check_scene as glue
+    from _wf import load_image_set
+
+    root = _photo_folder(tmp_path / "photos", embedded)
+    job = SimpleNamespace(rule="fuse_pixelwise", params=SimpleNamespace(scene_check=mode))
+    assert glue(job, load_image_set(str(root / "garden"))) is None
+    stray = load_image_set(str(root / "stray"))
+    named = str(stray.files.sources[1])
+    if mode == "strict":
+        with pytest.raises(SceneError, match="does not look like the same scene") as error:
+            glue(job, stray)
+        assert str(error.value).startswith(f"{named}: ")
+        return
+    warning = glue(job, stray)
+    if mode == "skip":
+        assert warning is None and not [r for r in caplog.records if r.levelname == "WARNING"]
+        return
+    assert warning.startswith(f"{named}: does not look like the same scene")
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(logged) == 1 and logged[0].startswith(warning)
+
+
+@pytest.mark.slow
+def test_the_workflow_warns_in_the_log_and_under_the_table_and_strict_fails_the_job(tmp_path, embedded):
+    """fusion.scene_check reaches the fusion and metrics jobs: `warn` fuses both sets, logs the warning in the
+    stray set's fusion logs only and lists that set under the table; `strict` fails its fusions with one line
+    naming the frame and leaves no fused image, while the other set is fused."""
+    from helpers import failure_text, snakemake, write_config
+
+    photos = _photo_folder(tmp_path / "photos", embedded)
+    named = f"{photos}/stray/source_2.png: does not look like the same scene as {photos}/stray/source_1.png"
+    values = {"datasets": ["folder"], "folder": {"path": str(photos)}, "fusion": {"methods": ["mffssim_paper", "pixelwise"]},
+              "metrics": {"names": ["qg"]}}
+    warn = tmp_path / "warn"
+    proc = snakemake(warn, "results/tables/folder.md", configs=(write_config(tmp_path / "warn.yaml", values),))
+    assert proc.returncode == 0, failure_text(proc)
+    for method in ("mffssim_paper-lap", "pixelwise-lap"):
+        assert named in (warn / f"logs/fusion/folder/stray/{method}.log").read_text()
+        assert "does not look like" not in (warn / f"logs/fusion/folder/garden/{method}.log").read_text()
+    table = (warn / "results/tables/folder.md").read_text()
+    assert f"- `stray`: {named}" in table and "`garden`" not in table
+    assert "scene" not in (warn / "results/folder/garden/metrics.json").read_text()
+
+    strict = tmp_path / "strict"
+    values["fusion"]["scene_check"] = "strict"
+    proc = snakemake(strict, "results/tables/folder.md", "--keep-going", configs=(write_config(tmp_path / "strict.yaml", values),))
+    assert proc.returncode != 0
+    for method in ("mffssim_paper-lap", "pixelwise-lap"):
+        log = (strict / f"logs/fusion/folder/stray/{method}.log").read_text().strip().splitlines()
+        rule = "fuse_mffssim" if method.startswith("mffssim") else "fuse_pixelwise"
+        assert log[-1].startswith(f"{rule}: error: {named}"), log
+        assert not (strict / f"results/folder/stray/{method}/fused.png").exists()
+        assert (strict / f"results/folder/garden/{method}/fused.png").is_file()
