@@ -3,8 +3,9 @@
 Downloads the real data sets through the project's downloader (from ``MFFSSIM_MIRROR`` when it is set, else
 the public urls) into the cache (``mffssim.datasets.cache_dir()/data``) and prints
 
-* ``real``: the scene score of every set the project downloads (MFFW, Lytro, Grayscale, the MFIFB pairs, the
-  paper's three-source shell, focus_stack_examples as shot and after ``align_stack``; K > 2 sets included):
+* ``real``: the scene score of every set the project downloads (MFFW, Lytro, Grayscale, the MFIFB pairs,
+  NYU-D-100, MF-VOC, the paper's three-source shell, focus_stack_examples as shot and after ``align_stack``;
+  K > 2 sets included):
   the lowest frame score of each set, the distribution over the sets and the lowest five;
 * ``swapped``: for Lytro and MFFW, every pair made of one set's source_1 and another set's source_2 (all
   ordered pairs of different sets of the data set; sizes may differ): the distribution and the highest five;
@@ -38,7 +39,7 @@ from mffssim.datasets.stacks import link_frame_sources  # noqa: E402
 from mffssim.io import find_image_sets, read_image, read_image_set  # noqa: E402
 from mffssim.scene import THRESHOLD, best_matches, check_scene, pair_score, scene_features  # noqa: E402
 
-REAL = ("mffw", "lytro", "grayscale", "mfifb", "mffssim_examples", "focus_stack_examples")
+REAL = ("mffw", "lytro", "grayscale", "mfifb", "nyu_d_100", "mf_voc_subset", "mffssim_examples", "focus_stack_examples")
 SWAPPED = ("lytro", "mffw")
 ALIGNED = "focus_stack_examples"
 COST_SET = ("lytro", "lytro_01")
