@@ -105,6 +105,12 @@ def _add_align_options(parser: argparse.ArgumentParser, *, prefix: str) -> None:
                         help="align every frame directly to the anchor (default: to its neighbour, composed)")
 
 
+def _add_strict_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strict", action="store_true",
+                        help="stop with exit status 2, writing nothing, when a frame does not look like the same scene "
+                             "as the others (default: a warning; docs/photos.md)")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (no usage block) with exit status 2."""
 
@@ -137,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--align", action="store_true",
                       help="register the sources to the anchor frame first (focus breathing, hand-held stacks)")
     fuse.add_argument("--save-transforms", metavar="PATH", help="with --align: also write the transforms file")
+    _add_strict_option(fuse)
     _add_align_options(fuse, prefix="align-")
     fuse.add_argument("--detector", choices=DETECTORS, default="lap",
                       help="focus detector when no --map is given (default: lap, the Laplacian energy)")
@@ -175,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="format of the aligned frames (default: png, at the sources' bit depth)")
     align.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="Q", help="with --ext jpg (default: 95)")
     _add_align_options(align, prefix="")
+    _add_strict_option(align)
     align.add_argument("-q", "--quiet", action="store_true", help="no per-frame lines")
     return parser
 
@@ -316,9 +324,11 @@ def run_fuse(args: argparse.Namespace) -> None:
     anchor = _anchor_index(args, len(sources))
     alignment = None
     if args.align:
-        sources, alignment = _align(args, sources, model=args.align_model)
-    elif args.map is None:
-        _warn_if_misregistered(args.sources, sources if coded is None else coded.decode([0, -1]))
+        sources, alignment = _align(args, sources, model=args.align_model)  # checks the registered frames' scene
+    else:
+        _check_scene(args, sources)
+        if args.map is None:
+            _warn_if_misregistered(args.sources, sources if coded is None else coded.decode([0, -1]))
     metadata = read_photo_metadata(args.sources[anchor])
     height, width = sources.shape[1:3]
     window = args.window if args.window is not None else window_size(height, width)
@@ -367,8 +377,9 @@ def _anchor_index(args, count: int) -> int:
 
 
 def _align(args, sources, *, model: str):
-    """Register ``sources`` to the anchor (a CommandError naming the frame when it fails); return the
-    aligned frames (cropped unless --no-crop) and the Alignment."""
+    """Register ``sources`` to the anchor (a CommandError naming the frame when it fails), check that the
+    registered frames show one scene (:func:`_check_scene`); return them (cropped unless --no-crop) and the
+    Alignment."""
     from .align import AlignmentError, align_stack, warp_frames
 
     anchor = _anchor_index(args, len(sources))
@@ -379,13 +390,29 @@ def _align(args, sources, *, model: str):
                                 names=[str(p) for p in args.sources], log=say)
     except AlignmentError as error:
         raise CommandError(str(error)) from None
+    aligned = warp_frames(sources, alignment, crop=not args.no_crop)
+    _check_scene(args, aligned)
     x0, y0, w, h = alignment.crop
     height, width = sources.shape[1:3]
     print(f"{PROG} {args.command}: aligned to {args.sources[anchor]} ({model}); "
           + (f"cropped to the common area {w}x{h} at ({x0}, {y0}) of {width}x{height}" if not args.no_crop
              else f"full frame {width}x{height} kept (--no-crop; borders repeat the frames' edges)"),
           file=sys.stderr)
-    return warp_frames(sources, alignment, crop=not args.no_crop), alignment
+    return aligned, alignment
+
+
+def _check_scene(args, frames) -> None:
+    """The same-scene check (:mod:`mffssim.scene`) of the frames as they will be fused (after --align): a
+    warning on stderr naming the odd frame, or with --strict a CommandError (nothing is written)."""
+    from .scene import check_scene
+
+    check = check_scene(frames, names=args.sources)
+    if check.ok:
+        return
+    if args.strict:
+        raise CommandError(check.message)
+    print(f"{PROG} {args.command}: warning: {check.message}; frames of different scenes give a meaningless "
+          "result (--strict makes this an error)", file=sys.stderr)
 
 
 # corners displaced by more than this (pixels) between the first and the last source: a warning

@@ -91,6 +91,7 @@ rule fuse_ms_resnet:
     params:
         **solver_params(),
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
         variant=lambda wc: wc.variant,
         detector_device=config["detector"]["device"],
         tile=config["detector"]["tile"],

@@ -62,6 +62,7 @@ rule experiment_agreement_fuse:
             **{k: config["experiments"]["agreement"][k] for k in AGREEMENT_SOLVER_KEYS},
         ),
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
     script:
         "../scripts/fuse_mffssim.py"
 

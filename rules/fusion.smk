@@ -1,7 +1,8 @@
 # Fusion per image set. Method ids: <fuser>-<detector> for the map-based fusers (mffssim_paper,
 # mffssim_reference, mffssim_paper_long, pixelwise), then average, enfuse and the authors' published
 # official_ms_lap/_resnet. Every MFF-SSIM fusion also writes fusion.json, the solver's record (iterations,
-# early stop, returned iterate, seconds; mffssim.workflow.quality.fusion_record).
+# early stop, returned iterate, seconds; mffssim.workflow.quality.fusion_record). Every fusion first checks
+# that the set's sources look like one scene (config fusion.scene_check; scripts/_wf.py check_scene).
 
 
 rule fuse_mffssim:
@@ -28,6 +29,7 @@ rule fuse_mffssim:
     params:
         **solver_params(),
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
         variant=lambda wc: wc.variant,
     script:
         "../scripts/fuse_mffssim.py"
@@ -63,6 +65,7 @@ rule fuse_mffssim_long:
             tol=config["quality"]["long"]["tol"],
         ),
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
     script:
         "../scripts/fuse_mffssim.py"
 
@@ -86,6 +89,7 @@ rule fuse_pixelwise:
         runtime=10,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
     script:
         "../scripts/fuse_baseline.py"
 
@@ -107,6 +111,7 @@ rule fuse_average:
         runtime=10,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
     script:
         "../scripts/fuse_baseline.py"
 
@@ -128,6 +133,7 @@ rule fuse_enfuse:
         runtime=20,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
         options=[
             "--exposure-weight=0",
             "--saturation-weight=0",

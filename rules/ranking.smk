@@ -68,6 +68,7 @@ rule method_metrics:
         runtime=10,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
         names=config["metrics"]["names"],
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
@@ -98,6 +99,7 @@ rule published_metrics:
         runtime=60,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        scene_check=config["fusion"]["scene_check"],
         files=lambda wc: published_paths(wc.dataset, wc.set),
         names=config["metrics"]["names"],
         index_variant=config["metrics"]["index_variant"],

@@ -92,26 +92,50 @@ def load_image_set(set_dir: str, *, reference: bool = False) -> LoadedSet:
     return LoadedSet(files, sources, bit_depth, truth)
 
 
+def check_scene(snakemake, loaded: "LoadedSet") -> str | None:
+    """The same-scene check (:func:`mffssim.scene.check_scene`) of a set read by :func:`load_image_set`, as
+    param ``scene_check`` asks: ``skip`` skips it; ``warn`` logs a warning naming the odd frame and its score
+    and returns that line (None when the frames look like one scene); ``strict`` raises
+    :class:`mffssim.scene.SceneError`, which ends the job with that line."""
+    from mffssim.scene import SceneError
+    from mffssim.scene import check_scene as score
+
+    if snakemake.params.scene_check == "skip":
+        return None
+    check = score(loaded.sources, names=[str(p) for p in loaded.files.sources])
+    logger = logging.getLogger(snakemake.rule)
+    if check.ok:
+        logger.info("scene check: one scene (scores %s)", " ".join(f"{s:.2f}" for s in check.scores))
+        return None
+    if snakemake.params.scene_check == "strict":
+        raise SceneError(check.message)
+    logger.warning("%s; fused all the same (fusion.scene_check: strict stops here)", check.message)
+    return check.message
+
+
 class SetScorer(NamedTuple):
     """What scoring any fused image of one set needs, read once (rules method_metrics, published_metrics):
-    the sources, their reference (or None), the common map's name and window, and ``score(fused)``."""
+    the sources, their reference (or None), the common map's name and window, ``score(fused)``, and the
+    same-scene check's warning (None when the sources look like one scene, or param scene_check is skip)."""
 
     sources: Any
     reference: Any
     index_map: str
     window: int
     score: Any
+    scene: str | None = None
 
 
 def set_scorer(snakemake) -> SetScorer:
-    """The :class:`SetScorer` of a metrics job: params set_dir, names, index_variant, window_ratio and
-    window_cap; inputs index_map (the common map) and features (the sources' cached features)."""
+    """The :class:`SetScorer` of a metrics job: params set_dir, names, index_variant, window_ratio, window_cap
+    and scene_check; inputs index_map (the common map) and features (the sources' cached features)."""
     from mffssim import read_focus_map, window_size
     from mffssim.metrics import load_features
     from mffssim.workflow.ranking import score_image
 
     params = snakemake.params
-    _, sources, _, reference = load_image_set(params.set_dir, reference=True)
+    loaded = load_image_set(params.set_dir, reference=True)
+    sources, reference = loaded.sources, loaded.reference
     n_sources, height, width = sources.shape[:3]
     focus_map = read_focus_map(snakemake.input.index_map, n_sources, shape=(height, width))
     window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
@@ -121,7 +145,8 @@ def set_scorer(snakemake) -> SetScorer:
         return score_image(sources, fused, reference=reference, names=params.names, focus_map=focus_map,
                            window=window, variant=params.index_variant, features=features)
 
-    return SetScorer(sources, reference, Path(snakemake.input.index_map).stem, window, score)
+    return SetScorer(sources, reference, Path(snakemake.input.index_map).stem, window, score,
+                     check_scene(snakemake, loaded))
 
 
 def write_trace(path, trace) -> None:

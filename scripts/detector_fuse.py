@@ -1,7 +1,7 @@
 """Rule fuse_ms_resnet: MS-ResNet, MFF-SSIM optimisation from the ResNet map, one pair at a time for K > 2
 (mffssim.detector.fuse_sequential). Writes the fused image, the composed K-way map, the last step's Q
 trace, the solver's record (fusion.json, summed over the steps), and under steps/ each step's map and trace."""
-from _wf import load_image_set, start, write_trace
+from _wf import check_scene, load_image_set, start, write_trace
 
 logger = start(snakemake)
 
@@ -17,6 +17,7 @@ torch.set_num_threads(snakemake.threads)
 params = snakemake.params
 loaded = load_image_set(params.set_dir)
 sources = loaded.sources
+check_scene(snakemake, loaded)
 n_sources, height, width = sources.shape[:3]
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
 logger.info("MS-ResNet of %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, %d iterations",

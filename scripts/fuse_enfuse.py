@@ -2,7 +2,7 @@
 
 enfuse writes float output (deterministic; its 8/16-bit output is randomly dithered), clipped to [0, 1]
 and written at the bit depth of the sources."""
-from _wf import load_image_set, start
+from _wf import check_scene, load_image_set, start
 
 logger = start(snakemake)
 
@@ -18,6 +18,7 @@ from mffssim import write_image
 
 loaded = load_image_set(snakemake.params.set_dir)
 files, sources = loaded.files, loaded.sources
+check_scene(snakemake, loaded)
 program = shutil.which("enfuse")
 if program is None:
     raise FileNotFoundError("enfuse: program not found on PATH (install the Debian package enfuse)")

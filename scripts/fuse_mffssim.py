@@ -1,6 +1,6 @@
 """Rules fuse_mffssim, fuse_mffssim_long, experiment_agreement_fuse: maximise the MFF-SSIM index (Algorithm 1)
 from a focus map; write image, map, Q trace and the solver's record (fusion.json: iterations, early stop, seconds)."""
-from _wf import load_image_set, start, write_trace
+from _wf import check_scene, load_image_set, start, write_trace
 
 logger = start(snakemake)
 
@@ -13,6 +13,7 @@ torch.set_num_threads(snakemake.threads)
 params = snakemake.params
 loaded = load_image_set(params.set_dir)
 sources = loaded.sources
+check_scene(snakemake, loaded)
 n_sources, height, width = sources.shape[:3]
 focus_map = read_focus_map(snakemake.input.focus_map, n_sources, shape=(height, width))
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)

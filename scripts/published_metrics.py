@@ -19,5 +19,6 @@ for method, path in snakemake.params.files.items():
         logger.info("%s: %s", path, note)
     logger.info("%s: %s", method, methods[method])
 record = {"reference": scorer.reference is not None, "index_map": scorer.index_map,
-          "index_variant": snakemake.params.index_variant, "window": scorer.window, "methods": methods, "notes": notes}
+          "index_variant": snakemake.params.index_variant, "window": scorer.window, "methods": methods, "notes": notes,
+          **({"scene": scorer.scene} if scorer.scene else {})}
 atomic_write(snakemake.output.metrics, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n"))

@@ -90,6 +90,13 @@ CHANGES = {
         {"fuse_mffssim": 1, "fuse_ms_resnet": 1, **scored(2), **TAIL},
         ["pixelwise-", "maps/"],
     ),
+    # the same-scene check: a param of every fusion and of every method's metrics job (which note a warning
+    # under the table); the maps do not use it
+    "fusion.scene_check": (
+        {"fusion": {"scene_check": "skip"}},
+        {"fuse_mffssim": 1, "fuse_ms_resnet": 1, "fuse_pixelwise": 2, **scored(4), **TAIL},
+        ["maps/", "results/detector/"],
+    ),
     # a memory budget: both MFF-SSIM fusions (their solver's budget and mem_mb), nothing else
     "fusion.max_memory_mb": (
         {"fusion": {"max_memory_mb": 3000}},

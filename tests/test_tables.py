@@ -120,3 +120,27 @@ def test_write_table_states_the_skipped_methods_and_why(records, tmp_path):
                        "- `official_ms_lap`: no published results for this data set\n")
     write_table(summarise(records), tmp_path / "t.csv", tmp_path / "t.md", skipped={})
     assert "not in this table" not in (tmp_path / "t.md").read_text()
+
+
+def test_sets_of_two_scenes_are_listed_under_the_table(tmp_path):
+    """A set's metrics.json carries the same-scene check's warning (rule metrics, from its method records); the
+    table lists it under the numbers, and only that set."""
+    from mffssim.workflow.ranking import assemble_set_metrics
+    from mffssim.workflow.tables import read_scene_warnings
+
+    warning = "x/source_2.png: does not look like the same scene as x/source_1.png (scene score 0.07, below 0.50)"
+    common = {"reference": False, "index_map": "lap", "index_variant": "paper", "window": 5}
+    paths = []
+    for set_id, scene in (("odd", warning), ("fine", None)):
+        records = [(f"{m}.json", {**common, "method": m, "values": {"qg": 0.5}, **({"scene": scene} if scene else {})})
+                   for m in ("ms", "avg")]
+        record = assemble_set_metrics(records, ["ms", "avg"], "folder", set_id)
+        assert record.get("scene") == scene
+        paths.append(tmp_path / f"{set_id}.json")
+        paths[-1].write_text(json.dumps(record))
+    scenes = read_scene_warnings(paths)
+    assert scenes == {"odd": warning}
+    write_table(summarise(read_metrics(paths)), tmp_path / "t.csv", tmp_path / "t.md", scenes=scenes)
+    md = (tmp_path / "t.md").read_text()
+    assert md.endswith(f"one scene (fused all the same; their rows mean little):\n\n- `odd`: {warning}\n")
+    assert "`fine`" not in md and "scene" not in (tmp_path / "t.csv").read_text()

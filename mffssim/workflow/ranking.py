@@ -298,10 +298,11 @@ def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray
 def assemble_set_metrics(records: Sequence[tuple[str, Mapping]], methods: Sequence[str], dataset: str, set_id: str) -> dict:
     """One set's ``metrics.json`` record from its per-method records (``(path, record)``: rule method_metrics'
     ``{"method", "values", ...}`` or rule published_metrics' ``{"methods", "notes", ...}``), methods in
-    ``methods`` order. Raises ``ValueError`` naming the file when the records disagree on the set's scoring
+    ``methods`` order, with the same-scene check's warning of the sources (a record's ``scene``) where any has one. Raises ``ValueError`` naming the file when the records disagree on the set's scoring
     (reference, index map, variant, window) and when a method has no record."""
-    results, notes, common = {}, {}, {}
+    results, notes, common, scene = {}, {}, {}, None
     for path, record in records:
+        scene = scene or record.get("scene")
         if "method" in record:
             results[record["method"]] = record["values"]
         else:
@@ -316,6 +317,8 @@ def assemble_set_metrics(records: Sequence[tuple[str, Mapping]], methods: Sequen
     assembled = {"dataset": dataset, "set": set_id, **common, "methods": {m: results[m] for m in methods}}
     if notes:
         assembled["notes"] = notes
+    if scene:
+        assembled["scene"] = scene
     return assembled
 
 

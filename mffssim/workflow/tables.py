@@ -149,11 +149,37 @@ def skipped_markdown(skipped: Mapping[str, str] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_scene_warnings(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
+    """The same-scene check's warning of each set whose ``metrics.json`` holds one (key ``scene``), by set id."""
+    warnings = {}
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        if record.get("scene"):
+            warnings[str(record["set"])] = str(record["scene"])
+    return warnings
+
+
+def scene_markdown(warnings: Mapping[str, str] | None) -> str:
+    """The sets whose sources do not look like one scene (:mod:`mffssim.scene`), one markdown line each with
+    the check's warning ("" when none).
+
+    >>> print(scene_markdown({"s1": "b.png: does not look like the same scene as a.png (scene score 0.07, below 0.50)"}), end="")
+    Sets whose sources do not look like one scene (fused all the same; their rows mean little):
+    <BLANKLINE>
+    - `s1`: b.png: does not look like the same scene as a.png (scene score 0.07, below 0.50)
+    """
+    if not warnings:
+        return ""
+    lines = ["Sets whose sources do not look like one scene (fused all the same; their rows mean little):", ""]
+    return "\n".join(lines + [f"- `{s}`: {warning}" for s, warning in warnings.items()]) + "\n"
+
+
 def write_table(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike, *, title: str | None = None,
-                skipped: Mapping[str, str] | None = None) -> None:
+                skipped: Mapping[str, str] | None = None, scenes: Mapping[str, str] | None = None) -> None:
     """Write a summary as csv (numbers, plus a ``best`` column naming the metrics each method wins) and as
     markdown (:func:`to_markdown`, under an optional title, then the configured methods ``skipped``, with
-    their reasons: :func:`skipped_markdown`), atomically."""
+    their reasons: :func:`skipped_markdown`, and the sets whose sources do not look like one scene, with the
+    check's warning: :func:`scene_markdown`), atomically."""
     best = best_methods(summary)
     table = summary.copy()
     table["best"] = [";".join(m for m in table_metrics(summary) if method in best[m]) for method in table.index]
@@ -162,4 +188,6 @@ def write_table(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str
     notes = "\nmean ± sample std over n image sets; best of each column in bold (↑ higher is better, ↓ lower).\n"
     if skipped:
         notes += "\n" + skipped_markdown(skipped)
+    if scenes:
+        notes += "\n" + scene_markdown(scenes)
     atomic_write(md_path, lambda tmp: Path(tmp).write_text(text + notes))
