@@ -25,7 +25,8 @@ rule download_published_pair:
         "../scripts/download_published.py"
 
 
-# the sources' features that every fused image of the set reuses (phase congruency for QP)
+# the sources' features that every fused image of the set reuses (phase congruency for QP, per channel under the
+# mfifb convention)
 rule source_features:
     input:
         unpack(set_inputs),
@@ -43,6 +44,7 @@ rule source_features:
         runtime=10,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/source_features.py"
 
@@ -69,6 +71,8 @@ rule method_metrics:
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         names=config["metrics"]["names"],
+        convention=config["metrics"]["convention"],
+        fmi_thinning=config["metrics"]["fmi_thinning"],
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
         window_cap=config["focus"]["window_cap"],
@@ -100,6 +104,8 @@ rule published_metrics:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         files=lambda wc: published_paths(wc.dataset, wc.set),
         names=config["metrics"]["names"],
+        convention=config["metrics"]["convention"],
+        fmi_thinning=config["metrics"]["fmi_thinning"],
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
         window_cap=config["focus"]["window_cap"],
@@ -127,6 +133,7 @@ rule published_result:
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         file=lambda wc: published_paths(wc.dataset, wc.set)[f"published_{wc.name}"],
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/external_result.py"
 
@@ -151,6 +158,7 @@ rule own_result:
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         file=lambda wc: own_path(wc.dataset, wc.set),
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/external_result.py"
 
@@ -190,6 +198,7 @@ rule ranking_table:
     params:
         methods=lambda wc: dataset_methods(wc.dataset),
         min_coverage=config["ranking"]["min_coverage"],
+        convention=config["metrics"]["convention"],
         own_missing=lambda wc: own_missing(wc.dataset),
         own=own_method(),
     script:
