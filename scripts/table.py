@@ -3,7 +3,7 @@ from _wf import start
 
 logger = start(snakemake)
 
-from mffssim.workflow.ranking import CONVENTION_NOTES
+from mffssim.metrics.convention import CONVENTION_NOTES
 from mffssim.workflow.tables import read_metrics, summarise, write_table
 
 records = read_metrics(snakemake.input)

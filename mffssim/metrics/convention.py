@@ -18,6 +18,9 @@ import numpy as np
 from ._common import RGB2GRAY_WEIGHTS, check_same_shape, to_255
 
 CONVENTIONS = ("survey", "mfifb")
+# what each convention means, in the line a table or ranking names it with
+CONVENTION_NOTES = {"survey": "the MFIF survey's toolbox, on the luminance",
+                    "mfifb": "the MFIFB benchmark's code, per colour channel"}
 # the MFIFB benchmark's 20 metrics, in the order of its tables (AG, CE, EI, EN, NMI, FMI, PSNR, Qab/f, Qcb,
 # Qcv, Qc, Qncie, Qp, Qw, Qy, SF, SD, TE, SSIM, VIF)
 MFIFB_METRICS = ("ag", "ce", "ei", "en", "qmi", "fmi", "psnr_mfifb", "qg", "qcb", "qcv", "qc", "qncie", "qp", "qw",

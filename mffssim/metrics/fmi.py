@@ -126,10 +126,20 @@ def _pattern_fmi(x_codes: np.ndarray, f_codes: np.ndarray) -> np.ndarray:
     return np.where(x_codes == f_codes, 1.0, value)
 
 
+# the code's value of every (source pattern, fused pattern) pair met so far (NaN: not yet computed); a pure
+# function of the two patterns, so it is filled as pairs appear and kept for the process
+_TABLE = np.full((512, 512), np.nan)
+
+
 def _pair_values(x_codes: np.ndarray, f_codes: np.ndarray) -> np.ndarray:
-    """Per-window values of pattern pairs, each distinct pair computed once."""
-    keys, inverse = np.unique(x_codes * 512 + f_codes, return_inverse=True)
-    return _pattern_fmi(keys // 512, keys % 512)[inverse].reshape(x_codes.shape)
+    """Per-window values of pattern pairs, each distinct pair computed once per process (``_TABLE``)."""
+    values = _TABLE[x_codes, f_codes]
+    missing = np.isnan(values)
+    if missing.any():
+        keys = np.unique(x_codes[missing] * 512 + f_codes[missing])
+        _TABLE[keys // 512, keys % 512] = _pattern_fmi(keys // 512, keys % 512)
+        values = _TABLE[x_codes, f_codes]
+    return values
 
 
 def fmi_from_edges(edges_a: np.ndarray, edges_b: np.ndarray, edges_f: np.ndarray) -> float:

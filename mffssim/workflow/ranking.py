@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mffssim.io import ImageError, atomic_write, read_image_and_depth, save_figure
-from mffssim.metrics.convention import MFIFB_METRICS, check_convention
+from mffssim.metrics.convention import CONVENTION_NOTES, MFIFB_METRICS, check_convention
 from mffssim.workflow.tables import LOWER_IS_BETTER, METRIC_LABELS
 
 # the extensions of a user's own fused images (config ranking.own: <dir>/<dataset>/<set>.<ext>)
@@ -26,9 +26,6 @@ OWN_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 RANK_METRICS = ("qmi", "qncie", "qg", "qe", "qy", "qcb", "qcv", "qp")
 # under the mfifb convention: the MFIFB benchmark's 20 metrics
 RANK_METRICS_BY_CONVENTION = {"survey": RANK_METRICS, "mfifb": MFIFB_METRICS}
-# what each convention means, in a table's title line
-CONVENTION_NOTES = {"survey": "the MFIF survey's toolbox, on the luminance",
-                    "mfifb": "the MFIFB benchmark's code, per colour channel"}
 # the methods of this project, marked in the tables and the chart
 OURS_PREFIXES = ("mffssim_", "official_")
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from mffssim import registry
 from mffssim.io import atomic_write, save_figure
+from mffssim.metrics.convention import CONVENTION_NOTES
 from mffssim.workflow.formatting import format_metric
 from mffssim.workflow.tables import LOWER_IS_BETTER, skipped_markdown, summarise, table_metrics
 
@@ -200,10 +201,10 @@ def paper_comparison_markdown(summary: pd.DataFrame, paper: Mapping) -> str:
 
 
 def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike, dataset: str, *,
-                 skipped: Mapping[str, str] | None = None) -> None:
+                 skipped: Mapping[str, str] | None = None, convention: str = "survey") -> None:
     """Write Table I of a data set: csv (the summary, means and sample stds; plus the paper's rows as
-    ``paper:<method>`` where known) and markdown (:func:`table1_markdown`, then the configured methods
-    ``skipped`` with their reasons), atomically."""
+    ``paper:<method>`` where known) and markdown (:func:`table1_markdown`, the metrics' ``convention``, then
+    the configured methods ``skipped`` with their reasons), atomically."""
     paper = PAPER_TABLE1.get(dataset)
     table = summary.copy()
     table.insert(0, "source", "ours")
@@ -216,6 +217,7 @@ def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: st
         table = pd.concat([table, extra])
     atomic_write(csv_path, lambda tmp: table.to_csv(tmp, float_format="%.10g", index_label="method"))
     text = table1_markdown(summary, dataset, paper=paper)
+    text = text.rstrip("\n") + f"\n\nMetrics convention: `{convention}` ({CONVENTION_NOTES[convention]}).\n"
     if skipped:
         text = text.rstrip("\n") + "\n\n" + skipped_markdown(skipped)
     atomic_write(md_path, lambda tmp: Path(tmp).write_text(text))
