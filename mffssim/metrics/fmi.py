@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ._common import SOBEL_X, SOBEL_Y, gray_triple
+from ._common import SOBEL_X, SOBEL_Y, gray_triple, running_sum
 
 THINNING = ("matlab", "octave")
 _EPS100 = 100 * np.finfo(np.float64).eps  # MATLAB's tolerance in the direction test
@@ -70,10 +70,7 @@ def _distribution(codes: np.ndarray) -> np.ndarray:
 
 def _running_sum(values: np.ndarray) -> np.ndarray:
     """Sum over axis 1 in index order, one element at a time, as the code's loops add."""
-    total = np.zeros(values.shape[0])
-    for column in values.T:
-        total = total + column
-    return total
+    return running_sum(values.T)
 
 
 def _bound(cdf_f: np.ndarray, cdf_x: np.ndarray, upper: np.ndarray) -> np.ndarray:

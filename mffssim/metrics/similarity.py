@@ -3,14 +3,15 @@ source-based SSIM, as the benchmark's MATLAB code computes them.
 
 Local statistics use 'valid' Gaussian windows (separable, as ``mffssim.metrics.structural``). Qc divides by
 covariances with C1 = C2 = 2e-16, so windows flat in an image decide its value through round-off in MATLAB;
-here such a window has exactly zero variance and covariance (``structural._window_stats``), see ``qc``.
+by default such a window has exactly zero variance and covariance (``structural._window_stats``), and
+``roundoff="octave"`` reproduces GNU Octave's round-off instead, see ``qc``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._checks import check_image_size
-from ._common import gray_triple, local_mean
+from ._common import gray_triple, local_mean, running_sum
 from .reference import K1, K2, L, gaussian_window, ssim
 from .structural import _prewitt_magnitude, _ssim_map, _window_stats
 
@@ -58,25 +59,69 @@ def qw(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 
 # --- Qc ---------------------------------------------------------------------------------------------
 
-def qc(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+def _octave_window(size: int, sigma: float) -> np.ndarray:
+    """``fspecial('gaussian', size, sigma)`` normalised twice, as Octave computes it and ``ssim_yang`` renormalises it."""
+    x = np.arange(size) - (size - 1) / 2
+    window = np.exp(-(x[None, :] ** 2 + x[:, None] ** 2) / (2 * sigma * sigma))
+    window = window / running_sum(window.ravel(order="F"))
+    return window / running_sum([running_sum(column) for column in window.T])
+
+
+_QC_OCTAVE_WINDOW = _octave_window(7, 1.5)
+
+
+def _octave_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Octave's ``filter2(window, image, 'valid')`` in its order of operations: ``conv2`` with the rotated window,
+    which adds one kernel entry's products at a time, kernel columns outer and rows inner (``dconv2i``)."""
+    kernel = np.rot90(window, 2)
+    rows, cols = kernel.shape
+    height, width = image.shape[0] - rows + 1, image.shape[1] - cols + 1
+    out = np.zeros((height, width))
+    for j in range(cols):
+        for i in range(rows):
+            out = out + kernel[i, j] * image[rows - 1 - i : rows - 1 - i + height, cols - 1 - j : cols - 1 - j + width]
+    return out
+
+
+def _qc_maps_octave(x: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(SSIM map, covariance map) of ``ssim_yang`` with Octave's arithmetic, variances as E[x^2] - mu^2."""
+    mu_x, mu_f = _octave_valid(x, _QC_OCTAVE_WINDOW), _octave_valid(f, _QC_OCTAVE_WINDOW)
+    var_x = _octave_valid(x * x, _QC_OCTAVE_WINDOW) - mu_x * mu_x
+    var_f = _octave_valid(f * f, _QC_OCTAVE_WINDOW) - mu_f * mu_f
+    cov = _octave_valid(x * f, _QC_OCTAVE_WINDOW) - mu_x * mu_f
+    ssim_map = (2 * mu_x * mu_f + _QC_C) * (2 * cov + _QC_C) / ((mu_x * mu_x + mu_f * mu_f + _QC_C) * (var_x + var_f + _QC_C))
+    return ssim_map, cov
+
+
+def _qc_maps_exact(x: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(SSIM map, covariance map) with exact zeros in flat windows (``structural._window_stats``)."""
+    wx, wf = _window_stats(x, _QC_TAPS), _window_stats(f, _QC_TAPS)
+    cov = np.where(wx.flat | wf.flat, 0.0, local_mean(x * f, _QC_TAPS) - wx.mean * wf.mean)
+    return _ssim_map(wx, wf, _QC_TAPS, _QC_C), cov
+
+
+def qc(a: np.ndarray, b: np.ndarray, f: np.ndarray, roundoff: str = "exact") -> float:
     """Qc, Cvejic's similarity-based fusion metric (Cvejic et al., Int. J. Signal Process. 2005), higher is better.
 
     Per 7 x 7 Gaussian window (sigma 1.5, 'valid'), SSIM with C1 = C2 = 2e-16 of (A, F) and (B, F) and the
     covariances s_AF, s_BF; with mu = s_AF / (s_AF + s_BF), the window's value is mu SSIM(A,F) + (1 - mu)
     SSIM(B,F), 0 where mu < 0 and 1 where mu > 1; windows where mu is undefined (0/0) are left out of the mean.
 
-    Flat windows: MATLAB computes variances as E[x^2] - mu^2, so in a window whose pixels are all equal they
-    are round-off residues and decide the value there (it can leave [0, 1], e.g. 3.8 or -18 on images with flat
-    areas). Here such a window has variance and covariance exactly 0 (its SSIM structure term is 1, and mu is
-    0/0 where both covariances vanish), which is what the formula means; values therefore match MATLAB only up
-    to those windows' share (docs/metrics.md gives the measured agreement).
+    Round-off (``roundoff``). The code computes variances as E[x^2] - mu^2, so in a window whose pixels are all
+    equal they are round-off residues, and where the two covariances (nearly) cancel those residues decide the
+    value (it can leave [0, 1], e.g. 3.8 or -18 on images with flat areas). ``"exact"`` (the default): such a
+    window has variance and covariance exactly 0 (its SSIM structure term is 1, and mu is 0/0 where both
+    covariances vanish), which is what the formula means. ``"octave"``: the code's arithmetic in GNU Octave's
+    order of operations (``filter2`` as Octave's ``conv2`` accumulates it), which reproduces Octave's values,
+    round-off included; MATLAB's differ again there (it factors separable windows). docs/metrics.md gives
+    how far apart the two are.
     """
+    if roundoff not in ("exact", "octave"):
+        raise ValueError(f"roundoff: expected 'exact' or 'octave', got {roundoff!r}")
     a, b, f = gray_triple(a, b, f)
     check_image_size(a, 11, "Qc")
-    wa, wb, wf = (_window_stats(image, _QC_TAPS) for image in (a, b, f))
-    ssim_af, ssim_bf = _ssim_map(wa, wf, _QC_TAPS, _QC_C), _ssim_map(wb, wf, _QC_TAPS, _QC_C)
-    cov_af = np.where(wa.flat | wf.flat, 0.0, local_mean(a * f, _QC_TAPS) - wa.mean * wf.mean)
-    cov_bf = np.where(wb.flat | wf.flat, 0.0, local_mean(b * f, _QC_TAPS) - wb.mean * wf.mean)
+    maps = _qc_maps_octave if roundoff == "octave" else _qc_maps_exact
+    (ssim_af, cov_af), (ssim_bf, cov_bf) = maps(a, f), maps(b, f)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = cov_af / (cov_af + cov_bf)
         value = share * ssim_af + (1 - share) * ssim_bf
