@@ -153,3 +153,18 @@ def test_ssim_mfifb_equals_scikit_image() -> None:
                                                   **settings) for s in (a, b)) for k in range(3)])
     value = evaluate([a, b], f, metrics=["ssim_mfifb"], convention="mfifb")["ssim_mfifb"]
     assert value == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("convention", ["survey", "mfifb"])
+def test_degenerate_and_identical_inputs(convention) -> None:
+    """No NaN on constant images; identical sources and fused image give each metric's ideal value."""
+    from mffssim.metrics import MFIFB_METRICS
+
+    flat = np.full((48, 50, 3), 77, np.uint8)
+    values = evaluate([flat, flat], flat, metrics=list(MFIFB_METRICS), convention=convention)
+    assert all(not np.isnan(v) for v in values.values()), values
+    image = np.random.default_rng(5).integers(0, 256, (48, 50, 3), dtype=np.uint8)
+    same = evaluate([image, image], image, metrics=list(MFIFB_METRICS), convention=convention)
+    assert same["ce"] == 0 and same["fmi"] == 1 and same["psnr_mfifb"] == np.inf
+    for name, ideal in (("ssim_mfifb", 2.0), ("qc", 1.0), ("qw", 1.0), ("vif", 1.0), ("qmi", 2.0)):
+        assert same[name] == pytest.approx(ideal, abs=1e-9), name
