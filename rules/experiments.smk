@@ -145,6 +145,7 @@ rule experiment_multi_source:
             }
             for d, s in multi_source_sets()
         ],
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/exp_multi_source.py"
 

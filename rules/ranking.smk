@@ -226,6 +226,8 @@ rule ranking_table1:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/ranking_table1.py"
 

@@ -29,6 +29,11 @@ MFIFB_METRICS = ("ag", "ce", "ei", "en", "qmi", "fmi", "psnr_mfifb", "qg", "qcb"
 LOWER_IS_BETTER = frozenset({"qcv", "ce"})
 
 
+def convention_line(convention: str) -> str:
+    """The sentence a table or ranking names its metrics' convention with."""
+    return f"Metrics convention: `{convention}` ({CONVENTION_NOTES[check_convention(convention)]})."
+
+
 def check_convention(convention: str) -> str:
     """``convention`` itself, or a ValueError naming the valid ones."""
     if convention not in CONVENTIONS:

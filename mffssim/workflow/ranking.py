@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mffssim.io import ImageError, atomic_write, read_image_and_depth, save_figure
-from mffssim.metrics.convention import CONVENTION_NOTES, MFIFB_METRICS, check_convention
+from mffssim.metrics.convention import MFIFB_METRICS, check_convention, convention_line
 from mffssim.workflow.tables import LOWER_IS_BETTER, METRIC_LABELS
 
 # the extensions of a user's own fused images (config ranking.own: <dir>/<dataset>/<set>.<ext>)
@@ -144,8 +144,7 @@ def ranking_markdown(table: pd.DataFrame, info: Mapping, dataset: str, *, notes:
     head = ["#", "method", "n"] + [METRIC_LABELS.get(m, m) + (" ↓" if m in LOWER_IS_BETTER else " ↑") for m in metrics] + ["mean rank"]
     lines = [f"# Ranking on {dataset}", "",
              f"{int(table['ranked'].sum())} methods ranked over {len(info['common'])} of the data set's "
-             f"{len(info['pairs'])} pairs; cells are mean (rank). Metrics convention: `{convention}` "
-             f"({CONVENTION_NOTES[convention]}).", "",
+             f"{len(info['pairs'])} pairs; cells are mean (rank). {convention_line(convention)}", "",
              "| " + " | ".join(head) + " |", "|" + "|".join(["---:", "---", "---:"] + ["---:"] * (len(metrics) + 1)) + "|"]
     for method, row in table.iterrows():
         name = f"*{method}*" if is_ours(method) else method
@@ -231,9 +230,11 @@ TABLE1_ROWS = (
 TABLE1_METRICS = ("qmi", "qg", "qcb")  # the paper's no-reference columns (NMI, Xydeas, Chen-Blum)
 
 
-def table1_mffw(records: pd.DataFrame, paper_rows: Mapping[str, Mapping[str, float]], n_paper: int) -> str:
-    """Markdown: the paper's Table I (its no-reference columns) beside our metrics of the same methods on the
-    JPEG MFFW pairs, the ranks of the seven measurable methods under each, and whether the paper's order holds."""
+def table1_mffw(records: pd.DataFrame, paper_rows: Mapping[str, Mapping[str, float]], n_paper: int,
+                convention: str = "survey") -> str:
+    """Markdown: the paper's Table I (its no-reference columns) beside our metrics (under ``convention``) of the
+    same methods on the JPEG MFFW pairs, the ranks of the seven measurable methods under each, and whether the
+    paper's order holds."""
     sets = sorted(s for s in set(records["set"]) if s.startswith("mffw_"))
     mine = records[records["set"].isin(sets) & records["metric"].isin(TABLE1_METRICS)]
     means = mine.groupby(["method", "metric"])["value"].mean()
@@ -242,7 +243,8 @@ def table1_mffw(records: pd.DataFrame, paper_rows: Mapping[str, Mapping[str, flo
     lines = ["# MFFW: the paper's Table I beside our measurement", "",
              f"Paper: {n_paper} MFFW pairs, its own metric code. Ours: the {len(sets)} MFFW pairs MFIFB published "
              "(JPEG, `mfifb` pairs `mffw_NN`), every method scored against those JPEG sources by our metrics, which "
-             "equal MATLAB's toolbox. PSNR, SSIM and FSIM need MFFW's manual fusions, which are not public: left out.", "",
+             "equal MATLAB's toolbox. PSNR, SSIM and FSIM need MFFW's manual fusions, which are not public: left out. "
+             + convention_line(convention), "",
              "| method | paper " + " | paper ".join(labels) + " | our row | n | ours " + " | ours ".join(labels) + " |",
              "|---|" + "---:|" * len(labels) + "---|---:|" + "---:|" * len(labels)]
     measured, stand_ins = {}, []
