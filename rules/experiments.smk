@@ -33,6 +33,7 @@ rule experiment_table1:
     params:
         methods=lambda wc: table1_methods(wc.dataset),
         skipped=lambda wc: skipped_methods(wc.dataset, table1_sets(wc.dataset)),
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/exp_table1.py"
 
@@ -145,6 +146,7 @@ rule experiment_multi_source:
             }
             for d, s in multi_source_sets()
         ],
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/exp_multi_source.py"
 

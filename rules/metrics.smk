@@ -48,5 +48,6 @@ rule table:
     params:
         methods=lambda wc: dataset_methods(wc.dataset),
         skipped=lambda wc: skipped_methods(wc.dataset),
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/table.py"

@@ -25,7 +25,8 @@ rule download_published_pair:
         "../scripts/download_published.py"
 
 
-# the sources' features that every fused image of the set reuses (phase congruency for QP)
+# the sources' features that every fused image of the set reuses (phase congruency for QP, per channel under the
+# mfifb convention)
 rule source_features:
     input:
         unpack(set_inputs),
@@ -43,6 +44,7 @@ rule source_features:
         runtime=10,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/source_features.py"
 
@@ -70,6 +72,8 @@ rule method_metrics:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         scene_check=config["fusion"]["scene_check"],
         names=config["metrics"]["names"],
+        convention=config["metrics"]["convention"],
+        fmi_thinning=config["metrics"]["fmi_thinning"],
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
         window_cap=config["focus"]["window_cap"],
@@ -102,6 +106,8 @@ rule published_metrics:
         scene_check=config["fusion"]["scene_check"],
         files=lambda wc: published_paths(wc.dataset, wc.set),
         names=config["metrics"]["names"],
+        convention=config["metrics"]["convention"],
+        fmi_thinning=config["metrics"]["fmi_thinning"],
         index_variant=config["metrics"]["index_variant"],
         window_ratio=config["focus"]["window_ratio"],
         window_cap=config["focus"]["window_cap"],
@@ -129,6 +135,7 @@ rule published_result:
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         file=lambda wc: published_paths(wc.dataset, wc.set)[f"published_{wc.name}"],
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/external_result.py"
 
@@ -153,6 +160,7 @@ rule own_result:
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         file=lambda wc: own_path(wc.dataset, wc.set),
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/external_result.py"
 
@@ -192,6 +200,7 @@ rule ranking_table:
     params:
         methods=lambda wc: dataset_methods(wc.dataset),
         min_coverage=config["ranking"]["min_coverage"],
+        convention=config["metrics"]["convention"],
         own_missing=lambda wc: own_missing(wc.dataset),
         own=own_method(),
     script:
@@ -219,6 +228,8 @@ rule ranking_table1:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        convention=config["metrics"]["convention"],
     script:
         "../scripts/ranking_table1.py"
 

@@ -127,8 +127,9 @@ class SetScorer(NamedTuple):
 
 
 def set_scorer(snakemake) -> SetScorer:
-    """The :class:`SetScorer` of a metrics job: params set_dir, names, index_variant, window_ratio, window_cap
-    and scene_check; inputs index_map (the common map) and features (the sources' cached features)."""
+    """The :class:`SetScorer` of a metrics job: params set_dir, names, convention, fmi_thinning, index_variant,
+    window_ratio, window_cap and scene_check; inputs index_map (the common map) and features (the sources' cached
+    features)."""
     from mffssim import read_focus_map, window_size
     from mffssim.metrics import load_features
     from mffssim.workflow.ranking import score_image
@@ -143,7 +144,8 @@ def set_scorer(snakemake) -> SetScorer:
 
     def score(fused) -> dict[str, float]:
         return score_image(sources, fused, reference=reference, names=params.names, focus_map=focus_map,
-                           window=window, variant=params.index_variant, features=features)
+                           window=window, variant=params.index_variant, features=features,
+                           convention=params.convention, fmi_thinning=params.fmi_thinning)
 
     return SetScorer(sources, reference, Path(snakemake.input.index_map).stem, window, score,
                      check_scene(snakemake, loaded))

@@ -17,7 +17,7 @@ for entry, path in zip(sets, snakemake.input.metrics):
     records["set"] = f"{entry['dataset']}/{entry['set']}"
     keyed.append(records)
 table = multi_source_table(pd.concat(keyed, ignore_index=True), {f"{e['dataset']}/{e['set']}": e["K"] for e in sets})
-write_multi_source(table, snakemake.output.csv, snakemake.output.md)
+write_multi_source(table, snakemake.output.csv, snakemake.output.md, snakemake.params.convention)
 
 rows, fused_paths = [], iter(snakemake.input.fused)
 for entry, map_path in zip(sets, snakemake.input.focus_map):

@@ -10,5 +10,5 @@ from mffssim.workflow.tables import read_metrics
 records = read_metrics(snakemake.input.metrics)
 summary = table1(records, methods=list(snakemake.params.methods))
 write_table1(summary, snakemake.output.csv, snakemake.output.md, snakemake.wildcards.dataset,
-             skipped=dict(snakemake.params.skipped))
+             skipped=dict(snakemake.params.skipped), convention=snakemake.params.convention)
 logger.info("Table I of %s: %d methods x %d sets", snakemake.wildcards.dataset, len(summary), records["set"].nunique())

@@ -8,7 +8,7 @@ from mffssim import write_image
 from mffssim.workflow.ranking import load_result
 
 _, sources, _, _ = load_image_set(snakemake.params.set_dir)
-fused, depth, note = load_result(snakemake.params.file, sources.shape)
+fused, depth, note = load_result(snakemake.params.file, sources.shape, snakemake.params.convention)
 if note:
     logger.info("%s: %s", snakemake.params.file, note)
 write_image(snakemake.output.fused, fused, depth if depth in (8, 16) else 16)

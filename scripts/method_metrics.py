@@ -15,5 +15,6 @@ values = scorer.score(read_image(snakemake.input.fused))
 logger.info("%s: %s", snakemake.wildcards.method, values)
 record = {"method": snakemake.wildcards.method, "reference": scorer.reference is not None,
           "index_map": scorer.index_map, "index_variant": snakemake.params.index_variant,
-          "window": scorer.window, "values": values, **({"scene": scorer.scene} if scorer.scene else {})}
+          "convention": snakemake.params.convention, "window": scorer.window, "values": values,
+          **({"scene": scorer.scene} if scorer.scene else {})}
 atomic_write(snakemake.output.metrics, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n"))

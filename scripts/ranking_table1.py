@@ -11,5 +11,5 @@ from mffssim.workflow.ranking import table1_mffw
 from mffssim.workflow.tables import read_metrics
 
 paper = PAPER_TABLE1["mffw"]
-text = table1_mffw(read_metrics(snakemake.input), paper["rows"], paper["n_sets"])
+text = table1_mffw(read_metrics(snakemake.input), paper["rows"], paper["n_sets"], snakemake.params.convention)
 atomic_write(snakemake.output.md, lambda tmp: Path(tmp).write_text(text))

@@ -108,13 +108,17 @@ def _kind(name: str) -> tuple[str, Path | None, str | None]:
     raise ValueError(f"unknown data set or test-vector set {name!r}")
 
 
-def _absent(name: str, target: Path, manifest_dir: Path | None) -> list[str]:
-    return [e.dest for e in load_manifest(name, manifest_dir) if not file_matches(target / e.dest, e)]
+def _absent(name: str, target: Path, manifest_dir: Path | None, sets: tuple[str, ...] | None = None) -> list[str]:
+    entries = load_manifest(name, manifest_dir)
+    if sets is not None:
+        entries = [e for e in entries if e.dest.split("/", 1)[0] in sets]
+    return [e.dest for e in entries if not file_matches(target / e.dest, e)]
 
 
 @functools.lru_cache(maxsize=None)
-def _fetch(name: str) -> tuple[Path, str | None]:
-    """(folder, None) when every file of ``name`` is in the cache, else (folder, why not)."""
+def _fetch(name: str, sets: tuple[str, ...] | None = None) -> tuple[Path, str | None]:
+    """(folder, None) when every file of ``name`` (of its image sets ``sets``, None: all) is in the cache,
+    else (folder, why not)."""
     kind, manifest_dir, no_manifest = _kind(name)
     target = cache_dir() / kind / name
     if no_manifest is not None:
@@ -124,28 +128,29 @@ def _fetch(name: str) -> tuple[Path, str | None]:
     if where is not None:
         try:
             download_dataset(name, target, mirror=where, manifest_dir=manifest_dir, retries=1,
-                             timeout=MIRROR_TIMEOUT_S, backoff=0.2)
+                             timeout=MIRROR_TIMEOUT_S, backoff=0.2, sets=sets)
             return target, None
         except DownloadError as error:
             tried.append(f"mirror {where}: {error}")
     else:
         tried.append(f"{MIRROR_ENV} is not set")
     try:
-        download_dataset(name, target, manifest_dir=manifest_dir, retries=0, timeout=URL_TIMEOUT_S)
+        download_dataset(name, target, manifest_dir=manifest_dir, retries=0, timeout=URL_TIMEOUT_S, sets=sets)
         return target, None
     except DownloadError as error:
         tried.append(f"public urls: {error}")
-    absent = _absent(name, target, manifest_dir)
+    absent = _absent(name, target, manifest_dir, sets)
     listed = ", ".join(absent[:6]) + (f", ... ({len(absent) - 6} more)" if len(absent) > 6 else "")
-    total = len(load_manifest(name, manifest_dir))
+    total = sum(sets is None or e.dest.split("/", 1)[0] in sets for e in load_manifest(name, manifest_dir))
     return target, (f"{kind} {name!r}: {len(absent)} of {total} files missing from {target} ({listed}); "
                     + "; ".join(tried))
 
 
-def fetch(name: str) -> Path:
-    """The folder holding every file of data set or test-vector set ``name`` (``<folder>/<dest>``);
-    skips the calling test (fails it under CI) with the reason when they cannot be had."""
-    folder, problem = _fetch(name)
+def fetch(name: str, sets: tuple[str, ...] | None = None) -> Path:
+    """The folder holding every file of data set or test-vector set ``name`` (``<folder>/<dest>``), or only
+    those of its image sets ``sets`` (the first folder of each file's dest); skips the calling test (fails it
+    under CI) with the reason when they cannot be had."""
+    folder, problem = _fetch(name, None if sets is None else tuple(sets))
     if problem is not None:
         missing(problem)
     return folder

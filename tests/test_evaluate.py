@@ -73,7 +73,21 @@ def test_unknown_name_lists_the_valid_ones() -> None:
         evaluate(sources, fused, metrics=["qmi", "nmi"])
     with pytest.raises(ValueError, match="expected a list of names"):
         evaluate(sources, fused, metrics="qmi")
-    assert set(METRIC_NAMES) == {"psnr", "ssim", "fsim", *NO_REFERENCE}
+    assert set(METRIC_NAMES) == {"psnr", "ssim", "fsim", *NO_REFERENCE, "ag", "ce", "ei", "en", "fmi", "psnr_mfifb",
+                                 "sd", "sf", "te", "qc", "qw", "vif", "ssim_mfifb"}
+
+
+def test_conventions() -> None:
+    """Under mfifb the default set is the MFIFB benchmark's 20 metrics; an unknown convention is named."""
+    from mffssim.metrics import MFIFB_METRICS
+
+    sources, fused, reference = _images(shape=(48, 48))
+    assert list(evaluate(sources, fused, convention="mfifb")) == list(MFIFB_METRICS)
+    assert list(evaluate(sources, fused, reference=reference, convention="mfifb"))[:3] == ["psnr", "ssim", "fsim"]
+    with pytest.raises(ValueError, match="convention: expected one of survey, mfifb, got 'matlab'"):
+        evaluate(sources, fused, convention="matlab")
+    with pytest.raises(ValueError, match="fmi_thinning: expected 'matlab' or 'octave'"):
+        evaluate(sources, fused, metrics=["fmi"], fmi_thinning="sobel")
 
 
 def test_bad_shapes_are_named() -> None:

@@ -96,6 +96,32 @@ def test_load_result_colour_for_gray_scores_like_the_toolbox(tmp_path):
     assert evaluate(sources, gray, metrics=names) == evaluate(sources, read_image(tmp_path / "c.png"), metrics=names)
 
 
+def test_mfifb_convention_keeps_colour_results_and_ranks_twenty_metrics(tmp_path):
+    """Under mfifb a colour result of gray sources stays colour (the benchmark scores its first channel) and is
+    scored as such; the ranking takes MFIFB's 20 metrics, CE lower-better, and names its convention."""
+    from mffssim.metrics import MFIFB_METRICS
+
+    rng = np.random.default_rng(2)
+    sources = rng.random((2, 48, 50, 1)).astype(np.float32)
+    write_image(tmp_path / "c.png", rng.random((48, 50, 3)).astype(np.float32), 8)
+    colour, _, note = ranking.load_result(tmp_path / "c.png", sources.shape, "mfifb")
+    assert colour.shape == (48, 50, 3) and "first channel" in note
+    focus_map = np.stack([np.ones((48, 50), np.float32), np.zeros((48, 50), np.float32)])
+    scored = ranking.score_image(sources, colour, reference=None, names=["sd", "qmi"], focus_map=focus_map, window=3,
+                                 variant="paper", convention="mfifb")
+    assert scored["sd"] == evaluate(sources, colour[:, :, :1], metrics=["sd"], convention="mfifb")["sd"]
+    with pytest.raises(ImageError, match="differs from the sources"):
+        ranking.score_image(sources, colour, reference=None, names=["sd"], focus_map=focus_map, window=3, variant="paper")
+    values = {(f"p{i}", m): {k: float(rng.random()) for k in MFIFB_METRICS} for i in range(3) for m in ("a", "b")}
+    values[("p0", "a")]["ce"], values[("p0", "b")]["ce"] = 0.0, 9.0  # a's mean CE is the lower one: rank 1
+    ranking.write_ranking(_records(values), ["a", "b"], "toy", tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.png",
+                          convention="mfifb")
+    table = pd.read_csv(tmp_path / "t.csv", index_col="method")
+    assert all(f"{m}_rank" in table for m in MFIFB_METRICS) and table.loc["a", "ce_rank"] == 1
+    text = (tmp_path / "t.md").read_text()
+    assert "Metrics convention: `mfifb`" in text and "CE ↓" in text
+
+
 def test_load_result_names_the_bad_file(tmp_path):
     sources = np.zeros((2, 40, 50, 3), np.float32)
     write_image(tmp_path / "small.png", np.zeros((30, 50, 3), np.float32), 8)
@@ -183,12 +209,12 @@ def test_bring_your_own_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["ranking", "ranking_offline"])
+@pytest.mark.parametrize("name", ["ranking", "ranking_offline", "ranking_mfifb"])
 def test_ranking_configs_plan(tmp_path, name):
     proc = snakemake(tmp_path, "ranking", "-n", tiny=False,
                      configs=(REPO / "config" / f"{name}.yaml",))
     assert proc.returncode == 0, failure_text(proc)
     jobs = planned_jobs(proc.stdout)
-    pairs = 102 if name == "ranking" else 75
+    pairs = 102 if name == "ranking" else 75  # ranking_mfifb: the offline pairs
     assert jobs["published_metrics"] == pairs and jobs["download_published_pair"] == pairs
     assert jobs["ranking_table"] == 2 and jobs["ranking_table1"] == 1

@@ -76,6 +76,15 @@ def normalize1(image255: np.ndarray) -> np.ndarray:
     return np.floor((image255 - low) / (high - low) * 255.0 + 0.5)  # MATLAB round: halves go up
 
 
+def running_sum(values):
+    """Sum in index order, one element at a time, as MATLAB/Octave loops and ``sum`` add (numpy's ``sum`` adds
+    pairwise). Over a 2-D array's rows, it sums them elementwise."""
+    total = 0.0
+    for value in values:
+        total = total + value
+    return total
+
+
 def filter2_same(kernel: np.ndarray, image: np.ndarray) -> np.ndarray:
     """MATLAB ``filter2(kernel, image, 'same')``: 2-D correlation, zero padding, output the size of ``image``.
 

@@ -1,7 +1,7 @@
 """QG, the gradient-based Q^AB/F of Xydeas & Petrovic (2000), as in the toolbox's ``metricXydeas``.
 
-Two variants: ``"corrected"`` (Yu Liu's 2019 correction, used by the MFIF survey and by its MATLAB tables)
-and ``"original"`` (Zheng Liu's first version). Gradients are exact Sobel correlations with zero padding;
+Three variants: ``"corrected"`` (Yu Liu's 2019 correction, used by the MFIF survey and by its MATLAB tables),
+``"original"`` (Zheng Liu's first version) and ``"mefb"`` (the MFIFB benchmark's ``metricsQabf.m``). Gradients are exact Sobel correlations with zero padding;
 an FFT would change the exact-zero tests below.
 """
 from __future__ import annotations
@@ -64,6 +64,36 @@ def _preservation(
     return q_g * q_a
 
 
+def _mefb_edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The benchmark's Sobel strength and orientation of 255 x the image: ``conv2`` with its kernels, so
+    x = -(our gx) and y = gy; orientation atan(y/x), pi/2 where x = 0."""
+    gx, gy = sobel(255.0 * image)
+    x = -gx
+    angle = np.where(x == 0, np.pi / 2, np.arctan(gy / np.where(x == 0, 1.0, x)))
+    return np.sqrt(x * x + gy * gy), angle
+
+
+def _mefb_preservation(g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray) -> np.ndarray:
+    """Q^SF of the benchmark's code: its strength ratio is g_F where g_S == g_F (0 where both are 0), not 1."""
+    p = _CORRECTED
+    safe_s, safe_f = np.where(g_s == 0, 1.0, g_s), np.where(g_f == 0, 1.0, g_f)
+    strength = np.where(g_s > g_f, g_f / safe_s, np.where(g_s == g_f, g_f, g_s / safe_f))
+    orientation = 1 - np.abs(a_s - a_f) / (np.pi / 2)
+    q_g = p.gamma_g / (1 + np.exp(p.kappa_g * (strength - p.sigma_g)))
+    q_a = p.gamma_a / (1 + np.exp(p.kappa_a * (orientation - p.sigma_a)))
+    return q_g * q_a
+
+
+def _qg_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+    """Q^AB/F as the MFIFB benchmark's ``metricsQabf.m`` computes it (see ``qg``)."""
+    (g_a, a_a), (g_b, a_b), (g_f, a_f) = (_mefb_edges(image) for image in (a, b, f))
+    q_af, q_bf = _mefb_preservation(g_a, a_a, g_f, a_f), _mefb_preservation(g_b, a_b, g_f, a_f)
+    total = np.sum(g_a + g_b)
+    if total == 0:  # no gradient in either source (MATLAB: 0/0): every pixel weighs the same
+        return float(np.mean(q_af + q_bf) / 2)
+    return float(np.sum(q_af * g_a + q_bf * g_b) / total)
+
+
 def qg(a: np.ndarray, b: np.ndarray, f: np.ndarray, variant: str = "corrected") -> float:
     """QG = Q^AB/F (Xydeas & Petrovic 2000): edge strength and orientation preserved in F, 0..1, higher is better.
 
@@ -73,6 +103,10 @@ def qg(a: np.ndarray, b: np.ndarray, f: np.ndarray, variant: str = "corrected") 
     ``variant="original"`` (Zheng Liu's first version): Gamma = 1, kappa_g = -10, kappa_a = -20,
     sigma_a = 0.75, A = |(|alpha_S - alpha_F|) - pi/2| 2/pi, and the mean of per-pixel ratios
     (Q^AF w_A + Q^BF w_B)/(w_A + w_B).
+    ``variant="mefb"`` (the MFIFB benchmark): the corrected constants and global ratio, but on gradients of
+    255 x the image, with orientation pi/2 where the x gradient is 0, no 1e-5 floors, and the strength ratio
+    set to g_F (not 1) where g_S == g_F; if neither source has any gradient (MATLAB: NaN) every pixel weighs
+    the same.
 
     Zero gradients: as in the toolbox, exact zeros of gx and of the magnitudes are replaced by 1e-5, so no
     ratio is ever 0/0; the toolbox's order of those replacements is kept, which makes swapping A and B
@@ -80,11 +114,13 @@ def qg(a: np.ndarray, b: np.ndarray, f: np.ndarray, variant: str = "corrected") 
     ratio is the plain mean (Q^AF + Q^BF)/2. The best possible value, reached by identical inputs and by
     three all-zero images, is Q_g(1) Q_alpha(1) = 0.97479 (corrected) or 0.98670 (original), not 1.
     """
-    if variant not in ("corrected", "original"):
-        raise ValueError(f"variant: expected 'corrected' or 'original', got {variant!r}")
+    if variant not in ("corrected", "original", "mefb"):
+        raise ValueError(f"variant: expected 'corrected', 'original' or 'mefb', got {variant!r}")
+    a, b, f = gray_triple(a, b, f)
+    if variant == "mefb":
+        return _qg_mefb(a, b, f)
     original = variant == "original"
     params = _ORIGINAL if original else _CORRECTED
-    a, b, f = gray_triple(a, b, f)
     (g_a, a_a), (g_b, a_b), (g_f, a_f) = (_magnitude_and_angle(image) for image in (a, b, f))
     q_af = _preservation(g_a, a_a, g_f, a_f, params, original, raw_f=True)
     q_bf = _preservation(g_b, a_b, g_f, a_f, params, original, raw_f=False)

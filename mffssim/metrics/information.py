@@ -76,3 +76,31 @@ def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     share = np.clip(np.linalg.eigvalsh(correlation), 0.0, None) / 3.0
     share = share[share > 0]
     return float(1.0 + np.sum(share * np.log2(share)) / np.log2(_BINS))
+
+
+_TSALLIS_Q = 1.85  # Cvejic's constant
+
+
+def _tsallis(x: np.ndarray, f: np.ndarray, q: float = _TSALLIS_Q) -> float:
+    """Tsallis mutual information of two 0..255 integer images as the toolbox's ``tsallis`` computes it:
+    (1 - sum h(i, j)^q / (p(i) p'(j))^(q - 1)) / (1 - q) over the cells whose marginal product is non-zero.
+
+    The toolbox multiplies the marginals transposed with respect to the joint histogram's axes: h is indexed
+    (level of x, level of f), but p(i) is f's marginal at i and p'(j) is x's at j. That is copied here.
+    """
+    joint = _joint_probability(x, f)
+    product = np.outer(joint.sum(axis=0), joint.sum(axis=1))  # f's marginal down the rows, x's across
+    keep = (product != 0) & (joint != 0)
+    total = np.sum(joint[keep] ** q / product[keep] ** (q - 1))
+    return float((1.0 - total) / (1.0 - q))
+
+
+def te(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+    """TE, Tsallis-entropy fusion metric I_q(A, F) + I_q(B, F), q = 1.85 (Cvejic et al., Electron. Lett. 2006),
+    higher is better.
+
+    Images are ``normalize1``-ed as for QMI; the joint-histogram sum follows Zheng Liu's ``metricMI`` (switch 2),
+    marginals transposed included (``_tsallis``).
+    """
+    a, b, f = (normalize1(image) for image in gray_triple(a, b, f))
+    return _tsallis(a, f) + _tsallis(b, f)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 DEFAULT_DIGITS = 4
-METRIC_DIGITS = {"psnr": 2}  # decimals per metric where not DEFAULT_DIGITS (dB values are read to 0.01)
+METRIC_DIGITS = {"psnr": 2, "psnr_mfifb": 2, "ag": 3, "ei": 2, "sd": 2, "sf": 3}  # decimals where not DEFAULT_DIGITS
+# (dB values are read to 0.01; AG, EI, SD and SF are grey-level magnitudes, tens and ones)
 MISSING = "n/a"
 
 

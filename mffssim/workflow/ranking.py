@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mffssim.io import ImageError, atomic_write, read_image_and_depth, save_figure
+from mffssim.metrics.convention import MFIFB_METRICS, check_convention, convention_line
 from mffssim.workflow.tables import LOWER_IS_BETTER, METRIC_LABELS
 
 # the extensions of a user's own fused images (config ranking.own: <dir>/<dataset>/<set>.<ext>)
@@ -23,16 +24,19 @@ OWN_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 # the no-reference metrics of the fusion toolbox: the ranking's columns (the MFF-SSIM index is left out: it is
 # what our method optimises)
 RANK_METRICS = ("qmi", "qncie", "qg", "qe", "qy", "qcb", "qcv", "qp")
+# under the mfifb convention: the MFIFB benchmark's 20 metrics
+RANK_METRICS_BY_CONVENTION = {"survey": RANK_METRICS, "mfifb": MFIFB_METRICS}
 # the methods of this project, marked in the tables and the chart
 OURS_PREFIXES = ("mffssim_", "official_")
 
 
-def load_result(path: str | os.PathLike, sources_shape: Sequence[int]) -> tuple[np.ndarray, int, str]:
+def load_result(path: str | os.PathLike, sources_shape: Sequence[int], convention: str = "survey") -> tuple[np.ndarray, int, str]:
     """A fused image from elsewhere (a published result, a user's file) as the metrics score it.
 
     Returns ``(image, bit depth, note)``: float32 ``(H, W, C)`` in [0, 1] with the sources' ``C``. A colour
     result of gray sources becomes its luminance by MATLAB's rounded ``rgb2gray``, which is what the fusion
-    toolbox scores (so every no-reference metric is unchanged); ``note`` says so, else it is empty.
+    toolbox scores (so every no-reference metric is unchanged); under the ``mfifb`` convention it stays in
+    colour, for the benchmark's rule (its first channel; AG: its luminance). ``note`` says so, else it is empty.
     Raises :class:`mffssim.io.ImageError` naming the file when it is unreadable or of another size or colour.
     """
     from mffssim.metrics._common import gray_255
@@ -42,7 +46,9 @@ def load_result(path: str | os.PathLike, sources_shape: Sequence[int]) -> tuple[
     note = ""
     if image.shape[:2] != (height, width):
         raise ImageError(f"{path}: size {image.shape[1]}x{image.shape[0]} differs from the sources' {width}x{height}")
-    if channels == 1 and image.shape[2] == 3:
+    if channels == 1 and image.shape[2] == 3 and check_convention(convention) == "mfifb":
+        note = "colour result for gray sources: scored on its first channel (AG: its luminance), as MFIFB's code"
+    elif channels == 1 and image.shape[2] == 3:
         # the toolbox's luminance on the 0..255 scale (16-bit input taken as round(x / 257), as every metric does)
         image, depth = (gray_255(image, str(path)) / 255.0).astype(np.float32)[:, :, None], 8
         note = "colour result for gray sources: scored on its luminance (MATLAB rgb2gray, as the toolbox)"
@@ -63,7 +69,7 @@ def own_file(root: str | os.PathLike, dataset: str, set_id: str) -> Path | None:
 
 # ----------------------------------------------------------------------------------------------- ranking
 def _higher_first(values: pd.Series, metric: str) -> pd.Series:
-    """Rank 1 = best; ties share the mean of their ranks (fractional ranking); lower is better for QCV."""
+    """Rank 1 = best; ties share the mean of their ranks (fractional ranking); lower is better for QCV and CE."""
     return (values if metric in LOWER_IS_BETTER else -values).rank(method="average")
 
 
@@ -80,7 +86,7 @@ def rank(
     metric of ``metrics`` there. Methods with results on at least ``min_coverage`` of the data set's pairs are
     ranked, over the pairs *all* of them have (so every ranked mean is over the same pairs); the others (e.g.
     a result folder that covers a few sets) are listed unranked, with their means over their own pairs.
-    Per metric, rank 1 is the best mean (highest; lowest for QCV); tied means share the mean of their ranks.
+    Per metric, rank 1 is the best mean (highest; lowest for QCV and CE); tied means share the mean of their ranks.
     ``mean_rank`` averages a method's ranks over the metrics, and the rows are sorted by it.
 
     Returns ``(table, info)``: the table indexed by method with columns ``ranked``, ``n`` (pairs averaged),
@@ -88,9 +94,10 @@ def rank(
     and ``position`` (1 = best mean rank); ``info`` holds ``pairs`` (all), ``common`` (the ranked pairs) and
     ``dropped`` (pairs left out because a ranked method lacks them: {pair: [methods]}).
     """
-    metrics = [m for m in metrics if m in set(records["metric"])]
+    asked = list(metrics)
+    metrics = [m for m in asked if m in set(records["metric"])]
     if not metrics:
-        raise ValueError(f"no records of the ranking metrics {list(RANK_METRICS)}")
+        raise ValueError(f"no records of the ranking metrics {asked}")
     wide = records[records["metric"].isin(metrics)].pivot_table(index=["method", "set"], columns="metric", values="value", aggfunc="first")
     wide = wide.reindex(columns=metrics).dropna()
     if methods is None:
@@ -128,14 +135,16 @@ def _rank_text(value: float) -> str:
     return "–" if not np.isfinite(value) else (f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}")
 
 
-def ranking_markdown(table: pd.DataFrame, info: Mapping, dataset: str, *, notes: Sequence[str] = ()) -> str:
+def ranking_markdown(table: pd.DataFrame, info: Mapping, dataset: str, *, notes: Sequence[str] = (),
+                     convention: str = "survey") -> str:
     """The ranking as markdown: one row per method, mean (rank) per metric, the mean rank; the best mean of
-    each metric in bold; our methods in italics; then how pairs were chosen and the notes."""
+    each metric in bold; our methods in italics; then how pairs were chosen and the notes. The title line
+    names the metrics' ``convention``."""
     metrics = info["metrics"]
     head = ["#", "method", "n"] + [METRIC_LABELS.get(m, m) + (" ↓" if m in LOWER_IS_BETTER else " ↑") for m in metrics] + ["mean rank"]
     lines = [f"# Ranking on {dataset}", "",
              f"{int(table['ranked'].sum())} methods ranked over {len(info['common'])} of the data set's "
-             f"{len(info['pairs'])} pairs; cells are mean (rank).", "",
+             f"{len(info['pairs'])} pairs; cells are mean (rank). {convention_line(convention)}", "",
              "| " + " | ".join(head) + " |", "|" + "|".join(["---:", "---", "---:"] + ["---:"] * (len(metrics) + 1)) + "|"]
     for method, row in table.iterrows():
         name = f"*{method}*" if is_ours(method) else method
@@ -145,7 +154,7 @@ def ranking_markdown(table: pd.DataFrame, info: Mapping, dataset: str, *, notes:
             cells.append(f"**{text}**" if row[f"{m}_rank"] == table[f"{m}_rank"].min() else text)
         cells.append(_rank_text(row["mean_rank"]) if not np.isfinite(row["mean_rank"]) else f"{row['mean_rank']:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Rank 1 is the best mean of a column (highest; lowest for QCV, ↓); tied means share the mean of "
+    lines += ["", "Rank 1 is the best mean of a column (highest; lowest for the columns marked ↓); tied means share the mean of "
               "their ranks; `mean rank` averages a method's ranks over the columns and orders the table. "
               "Our methods in *italics*; the MFF-SSIM index is not a column (it is what MFF-SSIM optimises)."]
     unranked = table[~table["ranked"]]
@@ -190,13 +199,15 @@ def rank_chart(table: pd.DataFrame, info: Mapping, path: str | os.PathLike, *, t
 
 
 def write_ranking(records: pd.DataFrame, methods: Sequence[str], dataset: str, csv_path, md_path, png_path, *,
-                  min_coverage: float = 0.9, notes: Sequence[str] = ()) -> pd.DataFrame:
-    """Rank (:func:`rank`) and write the csv, the markdown and the rank chart, atomically; return the table."""
-    table, info = rank(records, methods, min_coverage=min_coverage)
+                  min_coverage: float = 0.9, notes: Sequence[str] = (), convention: str = "survey") -> pd.DataFrame:
+    """Rank (:func:`rank`, by the metrics of ``convention``: :data:`RANK_METRICS_BY_CONVENTION`) and write the
+    csv, the markdown and the rank chart, atomically; return the table."""
+    metrics = RANK_METRICS_BY_CONVENTION[check_convention(convention)]
+    table, info = rank(records, methods, metrics, min_coverage=min_coverage)
     atomic_write(csv_path, lambda tmp: table.to_csv(tmp, float_format="%.10g"))
-    text = ranking_markdown(table, info, dataset, notes=notes)
+    text = ranking_markdown(table, info, dataset, notes=notes, convention=convention)
     atomic_write(md_path, lambda tmp: Path(tmp).write_text(text))
-    rank_chart(table, info, png_path, title=f"{dataset}: ranks over {len(info['common'])} pairs (1 = best)")
+    rank_chart(table, info, png_path, title=f"{dataset} ({convention} metrics): ranks over {len(info['common'])} pairs (1 = best)")
     return table
 
 
@@ -219,9 +230,11 @@ TABLE1_ROWS = (
 TABLE1_METRICS = ("qmi", "qg", "qcb")  # the paper's no-reference columns (NMI, Xydeas, Chen-Blum)
 
 
-def table1_mffw(records: pd.DataFrame, paper_rows: Mapping[str, Mapping[str, float]], n_paper: int) -> str:
-    """Markdown: the paper's Table I (its no-reference columns) beside our metrics of the same methods on the
-    JPEG MFFW pairs, the ranks of the seven measurable methods under each, and whether the paper's order holds."""
+def table1_mffw(records: pd.DataFrame, paper_rows: Mapping[str, Mapping[str, float]], n_paper: int,
+                convention: str = "survey") -> str:
+    """Markdown: the paper's Table I (its no-reference columns) beside our metrics (under ``convention``) of the
+    same methods on the JPEG MFFW pairs, the ranks of the seven measurable methods under each, and whether the
+    paper's order holds."""
     sets = sorted(s for s in set(records["set"]) if s.startswith("mffw_"))
     mine = records[records["set"].isin(sets) & records["metric"].isin(TABLE1_METRICS)]
     means = mine.groupby(["method", "metric"])["value"].mean()
@@ -230,7 +243,8 @@ def table1_mffw(records: pd.DataFrame, paper_rows: Mapping[str, Mapping[str, flo
     lines = ["# MFFW: the paper's Table I beside our measurement", "",
              f"Paper: {n_paper} MFFW pairs, its own metric code. Ours: the {len(sets)} MFFW pairs MFIFB published "
              "(JPEG, `mfifb` pairs `mffw_NN`), every method scored against those JPEG sources by our metrics, which "
-             "equal MATLAB's toolbox. PSNR, SSIM and FSIM need MFFW's manual fusions, which are not public: left out.", "",
+             "equal MATLAB's toolbox. PSNR, SSIM and FSIM need MFFW's manual fusions, which are not public: left out. "
+             + convention_line(convention), "",
              "| method | paper " + " | paper ".join(labels) + " | our row | n | ours " + " | ours ".join(labels) + " |",
              "|---|" + "---:|" * len(labels) + "---|---:|" + "---:|" * len(labels)]
     measured, stand_ins = {}, []
@@ -282,16 +296,23 @@ def _kendall_tau(a: Sequence[str], b: Sequence[str]) -> float:
 
 # ------------------------------------------------------------------------------- per-method metrics (workflow)
 def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray | None, names: Sequence[str],
-                focus_map: np.ndarray, window: int, variant: str, features=None) -> dict[str, float]:
+                focus_map: np.ndarray, window: int, variant: str, features=None, convention: str = "survey",
+                fmi_thinning: str = "matlab") -> dict[str, float]:
     """Every metric of one fused image as the workflow's tables hold them: ``mffssim.metrics.evaluate``
-    (``names``; empty = all that apply) plus the MFF-SSIM index under the common ``focus_map``."""
+    (``names``, empty = all that apply, under ``convention``) plus the MFF-SSIM index under the common
+    ``focus_map``. Under ``mfifb`` a colour ``fused`` of gray sources is accepted (:func:`load_result`); its
+    MFF-SSIM index is that of its luminance."""
     from mffssim import mffssim_index
     from mffssim.metrics import evaluate
+    from mffssim.metrics._common import gray_255
 
-    if fused.shape != sources.shape[1:]:
+    colour_of_gray = convention == "mfifb" and sources.shape[-1] == 1 and fused.shape == sources.shape[1:3] + (3,)
+    if fused.shape != sources.shape[1:] and not colour_of_gray:
         raise ImageError(f"fused image: shape {fused.shape} differs from the sources {sources.shape[1:]}")
-    values = evaluate(sources, fused, reference=reference, metrics=list(names) or None, features=features)
-    values["mffssim"] = mffssim_index(sources, fused, focus_map, window, variant)
+    values = evaluate(sources, fused, reference=reference, metrics=list(names) or None, features=features,
+                      convention=convention, fmi_thinning=fmi_thinning)
+    gray = (gray_255(fused, "fused") / 255.0).astype(np.float32)[:, :, None] if colour_of_gray else fused
+    values["mffssim"] = mffssim_index(sources, gray, focus_map, window, variant)
     return {name: float(value) for name, value in values.items()}
 
 
@@ -308,9 +329,10 @@ def assemble_set_metrics(records: Sequence[tuple[str, Mapping]], methods: Sequen
         else:
             results.update(record["methods"])
             notes.update(record.get("notes", {}))
-        for key in ("reference", "index_map", "index_variant", "window"):
-            if common.setdefault(key, record[key]) != record[key]:
-                raise ValueError(f"{path}: {key} {record[key]!r} differs from the set's {common[key]!r}")
+        for key in ("reference", "index_map", "index_variant", "window", "convention"):
+            value = record.get(key, "survey") if key == "convention" else record[key]  # older records: survey
+            if common.setdefault(key, value) != value:
+                raise ValueError(f"{path}: {key} {value!r} differs from the set's {common[key]!r}")
     missing = [m for m in methods if m not in results]
     if missing:
         raise ValueError(f"no metrics for method(s) {missing} among {[p for p, _ in records]}")
@@ -323,12 +345,15 @@ def assemble_set_metrics(records: Sequence[tuple[str, Mapping]], methods: Sequen
 
 
 def ranking_notes(set_records: Sequence[Mapping], own: str | None, own_missing: Sequence[str]) -> list[str]:
-    """The notes under a ranking: published colour results scored on their luminance, the user's missing sets."""
+    """The notes under a ranking: published colour results of gray pairs and how they were scored (by the
+    sets' convention), the user's missing sets."""
     colour = sorted(f"{m} on {r['set']}" for r in set_records for m in r.get("notes", {}))
+    mfifb = any(r.get("convention") == "mfifb" for r in set_records)
+    how = ("on their first channel (AG: their luminance), as MFIFB's code does" if mfifb
+           else "on their luminance (MATLAB rgb2gray, as the toolbox does)")
     notes = []
     if colour:
-        notes.append(f"{len(colour)} published results are colour images of gray pairs, scored on their luminance "
-                     f"(MATLAB rgb2gray, as the toolbox does): {', '.join(colour)}.")
+        notes.append(f"{len(colour)} published results are colour images of gray pairs, scored {how}: {', '.join(colour)}.")
     if own and own_missing:
         notes.append(f"{own} has no image for {len(own_missing)} selected set(s): {', '.join(own_missing)}.")
     return notes

@@ -2,7 +2,7 @@
 
 The workflow writes one ``metrics.json`` per image set (every method's metrics); :func:`read_metrics` collects them,
 :func:`summarise` aggregates per method, :func:`to_markdown` renders the table with the best value
-of each column in bold (lower is better for QCV), and :func:`write_table` writes the csv and markdown.
+of each column in bold (lower is better for QCV and CE), and :func:`write_table` writes the csv and markdown.
 """
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 
 from mffssim.io import atomic_write
+from mffssim.metrics.convention import LOWER_IS_BETTER
 from mffssim.workflow.formatting import format_mean_std, metric_digits
 
 # canonical column order (full-reference first, then the MFF-SSIM index, then no-reference metrics)
-METRIC_ORDER = ("psnr", "ssim", "fsim", "mffssim", "qmi", "qncie", "qg", "qe", "qy", "qcb", "qcv", "qp")
+METRIC_ORDER = ("psnr", "ssim", "fsim", "mffssim", "qmi", "qncie", "qg", "qe", "qy", "qcb", "qcv", "qp", "ag", "ce", "ei",
+                "en", "fmi", "psnr_mfifb", "qc", "qw", "sd", "sf", "te", "ssim_mfifb", "vif")
 METRIC_LABELS = {
     "psnr": "PSNR (dB)",
     "ssim": "SSIM",
@@ -33,8 +35,20 @@ METRIC_LABELS = {
     "qcb": "QCB",
     "qcv": "QCV",
     "qp": "QP",
+    "ag": "AG",
+    "ce": "CE",
+    "ei": "EI",
+    "en": "EN",
+    "fmi": "FMI",
+    "psnr_mfifb": "PSNR (MFIFB)",
+    "qc": "QC",
+    "qw": "QW",
+    "sd": "SD",
+    "sf": "SF",
+    "te": "TE",
+    "ssim_mfifb": "SSIM (MFIFB)",
+    "vif": "VIF",
 }
-LOWER_IS_BETTER = frozenset({"qcv"})
 
 
 def read_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
@@ -105,7 +119,7 @@ def table_metrics(summary: pd.DataFrame) -> list[str]:
 
 
 def best_methods(summary: pd.DataFrame) -> dict[str, list[str]]:
-    """For each metric, the method(s) with the best mean (highest; lowest for QCV). Ties are all returned."""
+    """For each metric, the method(s) with the best mean (highest; lowest for QCV and CE). Ties are all returned."""
     best = {}
     for metric in table_metrics(summary):
         means = summary[f"{metric}_mean"].astype(float)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from mffssim import registry
 from mffssim.io import atomic_write, save_figure
+from mffssim.metrics.convention import convention_line
 from mffssim.workflow.formatting import format_metric
 from mffssim.workflow.tables import LOWER_IS_BETTER, skipped_markdown, summarise, table_metrics
 
@@ -200,10 +201,10 @@ def paper_comparison_markdown(summary: pd.DataFrame, paper: Mapping) -> str:
 
 
 def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike, dataset: str, *,
-                 skipped: Mapping[str, str] | None = None) -> None:
+                 skipped: Mapping[str, str] | None = None, convention: str = "survey") -> None:
     """Write Table I of a data set: csv (the summary, means and sample stds; plus the paper's rows as
-    ``paper:<method>`` where known) and markdown (:func:`table1_markdown`, then the configured methods
-    ``skipped`` with their reasons), atomically."""
+    ``paper:<method>`` where known) and markdown (:func:`table1_markdown`, the metrics' ``convention``, then
+    the configured methods ``skipped`` with their reasons), atomically."""
     paper = PAPER_TABLE1.get(dataset)
     table = summary.copy()
     table.insert(0, "source", "ours")
@@ -216,6 +217,7 @@ def write_table1(summary: pd.DataFrame, csv_path: str | os.PathLike, md_path: st
         table = pd.concat([table, extra])
     atomic_write(csv_path, lambda tmp: table.to_csv(tmp, float_format="%.10g", index_label="method"))
     text = table1_markdown(summary, dataset, paper=paper)
+    text = text.rstrip("\n") + f"\n\n{convention_line(convention)}\n"
     if skipped:
         text = text.rstrip("\n") + "\n\n" + skipped_markdown(skipped)
     atomic_write(md_path, lambda tmp: Path(tmp).write_text(text))
@@ -239,14 +241,14 @@ def multi_source_table(records: pd.DataFrame, n_sources: Mapping[str, int]) -> p
     return wide
 
 
-def multi_source_markdown(table: pd.DataFrame) -> str:
-    """The K > 2 table: one block per set, best of each metric within the set in bold."""
+def multi_source_markdown(table: pd.DataFrame, convention: str = "survey") -> str:
+    """The K > 2 table: one block per set, best of each metric within the set in bold; the metrics' convention."""
     metrics = [c for c in table.columns if c not in ("set", "K", "method")]
     lines = ["# K > 2 sources (Fig. 12)", "",
              "MS-Lap fuses with one K-way Laplacian map; MS-ResNet fuses two images at a time, "
              "((X1 ⊕ X2) ⊕ X3) ⊕ …, since the network compares pairs. No-reference metrics are the mean over "
              "the K(K−1)/2 source pairs; PSNR/SSIM/FSIM only where the set has a reference (embedded sets). "
-             "Best of each set in **bold**.", ""]
+             "Best of each set in **bold**. " + convention_line(convention), ""]
     lines += ["| set | K | method | " + " | ".join(TABLE1_LABELS.get(m, m) for m in metrics) + " |",
               "|---|---:|---|" + "---:|" * len(metrics)]
     for set_id, group in table.groupby("set", sort=False):
@@ -260,10 +262,11 @@ def multi_source_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_multi_source(table: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike) -> None:
-    """Write the K > 2 table as csv and markdown, atomically."""
+def write_multi_source(table: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike,
+                       convention: str = "survey") -> None:
+    """Write the K > 2 table as csv and markdown (naming the metrics' ``convention``), atomically."""
     atomic_write(csv_path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g"))
-    text = multi_source_markdown(table)
+    text = multi_source_markdown(table, convention)
     atomic_write(md_path, lambda tmp: Path(tmp).write_text(text))
 
 
