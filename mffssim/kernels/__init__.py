@@ -1,0 +1,1 @@
+"""Fused CPU kernels (numba) for the MFF-SSIM value and its gradient."""
