@@ -16,77 +16,79 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-C1 = 0.01**2
-C2 = 0.03**2
+from ._rows import box_sums, row_total, ssim_row
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _product_row(x, y, t, shift, out, yrow):
     """Row ``t``'s products [sum_c y, sum_c y^2, sum_c x^k y] (centred) into ``out`` (K+2, width)."""
     k_count, channels, _, width = x.shape
-    for f in range(k_count + 2):
-        for col in range(width):
-            out[f, col] = 0.0
     for c in range(channels):
+        first = c == 0
         for col in range(width):
             v = np.float64(y[c, t, col]) - shift
             yrow[col] = v
-            out[0, col] += v
-            out[1, col] += v * v
+            if first:
+                out[0, col] = v
+                out[1, col] = v * v
+            else:
+                out[0, col] += v
+                out[1, col] += v * v
         for k in range(k_count):
             for col in range(width):
-                out[2 + k, col] += (np.float64(x[k, c, t, col]) - shift) * yrow[col]
+                v = (np.float64(x[k, c, t, col]) - shift) * yrow[col]
+                if first:
+                    out[2 + k, col] = v
+                else:
+                    out[2 + k, col] += v
 
 
-@numba.njit(cache=True, fastmath={"contract"})
-def _window_row(colsum, window, sums):
-    """Sliding sums of ``window`` columns of every map of ``colsum`` (F, width) into ``sums`` (F, width-W+1)."""
-    maps, valid = sums.shape
-    for f in range(maps):
-        s = 0.0
-        for col in range(window):
-            s += colsum[f, col]
-        sums[f, 0] = s
-        for j in range(1, valid):
-            s += colsum[f, j + window - 1] - colsum[f, j - 1]
-            sums[f, j] = s
-
-
-@numba.njit(cache=True, fastmath={"contract"})
-def _gradient_row(x, y, p, shift, csum, window, back, grad):
-    """Pixel row ``p`` of dQ/dY from the column sums ``csum`` (K+2, width-W+1) of the coefficients of the
-    windows covering it: the adjoint (full) sliding sum along the row, then alpha + gamma*y + beta.x."""
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _gradient_row(x, y, p, shift, padded, window, back, tmp, acc, grad):
+    """Pixel row ``p`` of dQ/dY from ``padded`` (K+2, width+W-1): the column sums of the coefficients of
+    the windows covering the row inside a border of W - 1 zeros, whose valid sliding sums along the row
+    are the adjoint (full) sums; then alpha + gamma*y + sum_k beta_k*x^k."""
     k_count, channels, _, width = x.shape
-    maps, valid = csum.shape
-    for g in range(maps):
-        s = 0.0
-        for col in range(width):
-            if col < valid:
-                s += csum[g, col]
-            if col >= window:
-                s -= csum[g, col - window]
-            back[g, col] = s
+    box_sums(padded, width, window, back, tmp)
     for c in range(channels):
         for col in range(width):
-            acc = back[0, col] + back[1, col] * (np.float64(y[c, p, col]) - shift)
-            for k in range(k_count):
-                acc += back[2 + k, col] * (np.float64(x[k, c, p, col]) - shift)
-            grad[c, p, col] = acc
+            acc[col] = back[0, col] + back[1, col] * (np.float64(y[c, p, col]) - shift)
+        for k in range(k_count):
+            for col in range(width):
+                acc[col] += back[2 + k, col] * (np.float64(x[k, c, p, col]) - shift)
+        for col in range(width):
+            grad[c, p, col] = acc[col]
 
 
-@numba.njit(cache=True)
-def _leave(cring, csum, row, first):
-    """Take coefficient row ``row`` (kept in ``cring``) out of the column sums, unless it is before ``first``."""
+@numba.njit(cache=True, error_model="numpy")
+def _leave(ring, total, row, first):
+    """Take row ``row`` (kept in ``ring``) out of ``total``, unless it is before ``first``."""
     if row < first:
         return
-    slot = row % cring.shape[0]
-    maps, valid = csum.shape
-    for g in range(maps):
-        for j in range(valid):
-            csum[g, j] -= cring[slot, g, j]
+    slot = row % ring.shape[0]
+    maps, width = total.shape
+    for f in range(maps):
+        for col in range(width):
+            total[f, col] -= ring[slot, f, col]
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True, error_model="numpy")
+def _enter(ring, slot, new, total, replace):
+    """total += new (- the row in ``ring[slot]`` when ``replace``), then that slot holds ``new``."""
+    maps, width = new.shape
+    old = ring[slot]
+    for f in range(maps):
+        if replace:
+            for col in range(width):
+                total[f, col] += new[f, col] - old[f, col]
+                old[f, col] = new[f, col]
+        else:
+            for col in range(width):
+                total[f, col] += new[f, col]
+                old[f, col] = new[f, col]
+
+
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad, grad):
     """Q's share of the windows whose top row lies in [r0, r1), and dQ/dY on rows [r0, r1)."""
     k_count, channels, height, width = x.shape
@@ -97,87 +99,68 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     inv_n = 1.0 / (channels * window * window)
     wa = max(0, r0 - window + 1) if need_grad else r0  # first window row this strip computes
     wb = min(vh, r1)
-    ring = np.zeros((window, maps, width))
+    ring = np.empty((window, maps, width))
+    new = np.empty((maps, width))
     colsum = np.zeros((maps, width))
     sums = np.empty((maps, vw))
+    tmp = np.empty((2, maps, width + window))
     yrow = np.empty(width)
-    cring = np.zeros((window, maps, vw))
-    csum = np.zeros((maps, vw))
+    sx = np.empty(vw)
+    ssim_w = np.empty(vw)
+    beta = np.empty(vw)
+    no_weight = np.empty(0)
+    crow = np.empty((maps, vw))
+    cring = np.empty((window, maps, vw))
+    padded = np.zeros((maps, width + window - 1))  # the coefficients' column sums inside a zero border
+    csum = padded[:, window - 1 : window - 1 + vw]
     back = np.empty((maps, width))
+    acc = np.empty(width)
     q = 0.0
-    if wb > wa:
-        for t in range(wa, wb + window - 1):  # image rows entering the windows
-            slot = t % window
-            if t - window >= wa:
-                for f in range(maps):
-                    for col in range(width):
-                        colsum[f, col] -= ring[slot, f, col]
-            _product_row(x, y, t, shift, ring[slot], yrow)
-            for f in range(maps):
-                for col in range(width):
-                    colsum[f, col] += ring[slot, f, col]
-            i = t - window + 1  # the window row now complete
-            if i < wa:
-                continue
-            _window_row(colsum, window, sums)
-            owned = i >= r0
-            cslot = i % window
-            crow = cring[cslot]
-            for j in range(vw):
-                muy_c = sums[0, j] * inv_n
-                vary = sums[1, j] * inv_n - muy_c * muy_c
-                muy = muy_c + shift
-                alpha_sum = 0.0
-                gamma_sum = 0.0
-                for pick in range(picks):
-                    k = sel[i, j] if one_hot else pick
-                    mxc = mux_c[pick, i, j]
-                    mx = mxc + shift
-                    cov = sums[2 + k, j] * inv_n - mxc * muy_c
-                    a1 = 2.0 * mx * muy + C1
-                    a2 = 2.0 * cov + C2
-                    b1 = mx * mx + muy * muy + C1
-                    b2 = varx_c2[pick, i, j] + vary
-                    inv = 1.0 / (b1 * b2)
-                    ssim = a1 * a2 * inv
-                    weight = m[pick, i, j]
-                    if owned:
-                        q += weight * ssim
-                    if need_grad:
-                        w = weight * g_scale
-                        tw = w * inv
-                        beta = tw * a1
-                        u = w * ssim
-                        gamma = -u * b1 * inv  # -u / b2
-                        alpha = tw * a2 * mx - u * muy * b2 * inv - beta * mxc - gamma * muy_c
-                        alpha_sum += alpha
-                        gamma_sum += gamma
-                        if one_hot:
-                            for kk in range(k_count):
-                                crow[2 + kk, j] = beta if kk == k else 0.0
-                        else:
-                            crow[2 + k, j] = beta
-                if need_grad:
-                    crow[0, j] = alpha_sum
-                    crow[1, j] = gamma_sum
-            if not need_grad:
-                continue
-            # pixel row i is covered by the coefficient rows max(wa, i-W+1) .. i
-            for g in range(maps):
+    if wb <= wa:
+        return q
+    for t in range(wa, wb + window - 1):  # image rows entering the windows
+        _product_row(x, y, t, shift, new, yrow)
+        _enter(ring, t % window, new, colsum, t - window >= wa)
+        i = t - window + 1  # the window row now complete
+        if i < wa:
+            continue
+        box_sums(colsum, vw, window, sums, tmp)
+        for pick in range(picks):
+            if one_hot:
                 for j in range(vw):
-                    csum[g, j] += crow[g, j]
-            if i >= r0:
-                _gradient_row(x, y, i, shift, csum, window, back, grad)
-            _leave(cring, csum, i - window + 1, wa)
+                    sx[j] = sums[2, j]
+                for kk in range(1, k_count):
+                    for j in range(vw):
+                        if sel[i, j] == kk:
+                            sx[j] = sums[2 + kk, j]
+                src = sx
+            else:
+                src = sums[2 + pick]
+            ssim_row(sums[0], sums[1], src, mux_c[pick, i], varx_c2[pick, i], no_weight if one_hot else m[pick, i],
+                     inv_n, shift, g_scale, need_grad, pick == 0, False, ssim_w, crow[0], crow[1],
+                     beta if one_hot else crow[2 + pick])
+        if i >= r0:
+            q += row_total(ssim_w, vw)
+        if not need_grad:
+            continue
+        if one_hot:
+            for kk in range(k_count):
+                out = crow[2 + kk]
+                for j in range(vw):
+                    out[j] = beta[j] if sel[i, j] == kk else 0.0
+        # pixel row i is covered by the coefficient rows max(wa, i-W+1) .. i
+        _enter(cring, i % window, crow, csum, i - window >= wa)
+        if i >= r0:
+            _gradient_row(x, y, i, shift, padded, window, back, tmp, acc, grad)
     if need_grad:
         for p in range(wb, r1):  # the last W - 1 rows of the image: no window starts there
+            _leave(cring, csum, p - window, wa)
             if p >= r0:
-                _gradient_row(x, y, p, shift, csum, window, back, grad)
-            _leave(cring, csum, p - window + 1, wa)
+                _gradient_row(x, y, p, shift, padded, window, back, tmp, acc, grad)
     return q * q_scale
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def paper_value_and_grad(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, strip, need_grad, grad):
     """Q and (``need_grad``) dQ/dY into ``grad`` (C, H, W) for the paper variant.
 

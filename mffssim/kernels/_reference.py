@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._paper import C1, C2
+from ._rows import row_total, ssim_row
 
 
 def reflect_weights(taps: np.ndarray, size: int) -> np.ndarray:
@@ -36,7 +36,7 @@ def reflect_weights(taps: np.ndarray, size: int) -> np.ndarray:
     return weights
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _filter_row(src, cols_t, out):
     """Along the row: out[f, q] = sum_e cols_t[e, q] * src[f, q + e - r] (the reflect filter)."""
     maps, width = src.shape
@@ -52,7 +52,7 @@ def _filter_row(src, cols_t, out):
                 out[f, q] += cols_t[e, q] * src[f, q + e - r]
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _adjoint_row(src, cols_t, out):
     """The transpose of :func:`_filter_row`: out[f, q + e - r] += cols_t[e, q] * src[f, q]."""
     maps, width = src.shape
@@ -68,7 +68,7 @@ def _adjoint_row(src, cols_t, out):
                 out[f, q + e - r] += cols_t[e, q] * src[f, q]
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _load_row(x, y, t, shift, cols_t, prod, out):
     """Image row ``t``'s products per channel, filtered along the row, into ``out`` (C, K+2, width)."""
     k_count, channels, _, width = x.shape
@@ -82,7 +82,7 @@ def _load_row(x, y, t, shift, cols_t, prod, out):
         _filter_row(prod, cols_t, out[c])
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad, grad):
     """Q's share of the windows centred on rows [r0, r1), and dQ/dY on rows [r0, r1)."""
     k_count, channels, height, width = x.shape
@@ -99,6 +99,10 @@ def _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, 
     coef = np.empty((channels, maps, width))
     cring = np.zeros((window, channels, maps, width))
     back = np.empty((maps, width))
+    sx = np.empty(width)
+    ssim_w = np.empty(width)
+    beta = np.empty(width)
+    no_weight = np.empty(0)
     q = 0.0
     loaded = max(0, pa - r)  # next image row to load
     for p in range(pa, pb):
@@ -118,44 +122,27 @@ def _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, 
                     for f in range(maps):
                         for col in range(width):
                             stats[f, col] += wt * src[f, col]
-            for col in range(width):
-                muy_c = stats[0, col]
-                vary = stats[1, col] - muy_c * muy_c
-                muy = muy_c + shift
-                alpha_sum = 0.0
-                gamma_sum = 0.0
-                for pick in range(picks):
-                    k = sel[c, p, col] if one_hot else pick
-                    mxc = mux_c[pick, c, p, col]
-                    mx = mxc + shift
-                    cov = stats[2 + k, col] - mxc * muy_c
-                    a1 = 2.0 * mx * muy + C1
-                    a2 = 2.0 * cov + C2
-                    b1 = mx * mx + muy * muy + C1
-                    b2 = varx_c2[pick, c, p, col] + vary
-                    inv = 1.0 / (b1 * b2)
-                    ssim = a1 * a2 * inv
-                    weight = m[pick, c, p, col]
-                    inside = 0.0 <= ssim <= 1.0
-                    if owned:
-                        q += weight * min(max(ssim, 0.0), 1.0)
-                    beta = 0.0
-                    if need_grad and inside:
-                        w = weight * g_scale
-                        tw = w * inv
-                        beta = tw * a1
-                        u = w * ssim
-                        gamma = -u * b1 * inv  # -u / b2
-                        alpha_sum += tw * a2 * mx - u * muy * b2 * inv - beta * mxc - gamma * muy_c
-                        gamma_sum += gamma
-                    if need_grad:
-                        if one_hot:
-                            for kk in range(k_count):
-                                coef[c, 2 + kk, col] = beta if kk == k else 0.0
-                        else:
-                            coef[c, 2 + k, col] = beta
-                coef[c, 0, col] = alpha_sum
-                coef[c, 1, col] = gamma_sum
+            for pick in range(picks):
+                if one_hot:
+                    for col in range(width):
+                        sx[col] = stats[2, col]
+                    for kk in range(1, k_count):
+                        for col in range(width):
+                            if sel[c, p, col] == kk:
+                                sx[col] = stats[2 + kk, col]
+                    src = sx
+                else:
+                    src = stats[2 + pick]
+                ssim_row(stats[0], stats[1], src, mux_c[pick, c, p], varx_c2[pick, c, p],
+                         no_weight if one_hot else m[pick, c, p], 1.0, shift, g_scale, need_grad, pick == 0, True,
+                         ssim_w, coef[c, 0], coef[c, 1], beta if one_hot else coef[c, 2 + pick])
+            if owned:
+                q += row_total(ssim_w, width)
+            if need_grad and one_hot:
+                for kk in range(k_count):
+                    out = coef[c, 2 + kk]
+                    for col in range(width):
+                        out[col] = beta[col] if sel[c, p, col] == kk else 0.0
             if need_grad:
                 _adjoint_row(coef[c], cols_t, cring[p % window, c])
         if need_grad and r0 <= p - r < r1:
@@ -166,7 +153,7 @@ def _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, 
     return q * q_scale
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, grad):
     """Image row ``j`` of dQ/dY: the row-filtered coefficients of the window rows around it, filtered back
     down the ring, times the pixel's centred values."""
@@ -191,7 +178,7 @@ def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, grad):
             grad[c, j, col] = acc
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def reference_value_and_grad(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, strip, need_grad,
                              grad):
     """Q and (``need_grad``) dQ/dY into ``grad`` (C, H, W) for the reference variant.

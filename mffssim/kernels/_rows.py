@@ -1,0 +1,104 @@
+"""Row operations shared by the fused kernels: each is a loop over the columns of one row that the
+compiler vectorises (no branch inside, unit stride)."""
+from __future__ import annotations
+
+import numba
+
+C1 = 0.01**2
+C2 = 0.03**2
+
+
+@numba.njit(cache=True, error_model="numpy")
+def box_sums(src, n, window, out, tmp):
+    """out[f, j] = sum of src[f, j : j + window] for j < n, for every map f of ``src`` (F, length).
+
+    The window is split into blocks of 1, 4, 16, ... values by the base-4 digits of its size; each
+    level's block sums come from the previous level's in one pass, so W = 13 takes five passes over the
+    row and W = 25 six. ``tmp`` (2, F, length) holds the block sums.
+    """
+    maps, length = src.shape
+    cur = src
+    block, offset, first, level = 1, 0, True, 0
+    while True:
+        for _ in range((window // block) % 4):
+            for f in range(maps):
+                if first:
+                    for j in range(n):
+                        out[f, j] = cur[f, j + offset]
+                else:
+                    for j in range(n):
+                        out[f, j] += cur[f, j + offset]
+            first = False
+            offset += block
+        if 4 * block > window:
+            return
+        nxt = tmp[level % 2]
+        valid = length - 4 * block + 1
+        for f in range(maps):
+            for j in range(valid):
+                nxt[f, j] = cur[f, j] + cur[f, j + block] + cur[f, j + 2 * block] + cur[f, j + 3 * block]
+        cur = nxt
+        block *= 4
+        level += 1
+
+
+@numba.njit(cache=True, fastmath=True)
+def row_total(values, n):
+    """sum(values[:n]) (reassociated: the order is fixed by the code, not by the thread count)."""
+    total = 0.0
+    for j in range(n):
+        total += values[j]
+    return total
+
+
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def ssim_row(s0, s1, sx, mux_c, varx_c2, weight, inv_n, shift, g_scale, need_grad, first, clamp, ssim_w, alpha,
+             gamma, beta):
+    """Per window of a row: weight * SSIM into ``ssim_w`` and, with ``need_grad``, the Eq. 14 coefficients.
+
+    ``s0, s1, sx`` are n times the window means of y_c, y_c^2 and x_c y_c (centred; n = 1 / inv_n),
+    ``mux_c`` and ``varx_c2`` the source's centred mean and variance plus C2, ``weight`` its weight in Q
+    (None-like: an empty array means 1). ``first``: write ssim_w, alpha and gamma, else add to them (the
+    sources of a soft map add up); ``beta`` is always written. The gradient coefficients carry
+    ``g_scale`` times the weight. ``clamp``: SSIM is clamped to [0, 1] and the coefficients are zero
+    where the clamp is active (the reference variant).
+    """
+    n = ssim_w.shape[0]
+    weighted = weight.shape[0] > 0
+    for j in range(n):
+        muy_c = s0[j] * inv_n
+        vary = s1[j] * inv_n - muy_c * muy_c
+        muy = muy_c + shift
+        mxc = mux_c[j]
+        mx = mxc + shift
+        cov = sx[j] * inv_n - mxc * muy_c
+        a1 = 2.0 * mx * muy + C1
+        a2 = 2.0 * cov + C2
+        b1 = mx * mx + muy * muy + C1
+        b2 = varx_c2[j] + vary
+        inv = 1.0 / (b1 * b2)
+        ssim = a1 * a2 * inv
+        wq = weight[j] if weighted else 1.0
+        w = wq * g_scale
+        if clamp:
+            value = wq * min(max(ssim, 0.0), 1.0)
+            w = w if 0.0 <= ssim <= 1.0 else 0.0
+        else:
+            value = wq * ssim
+        tw = w * inv
+        b = tw * a1
+        u = w * ssim
+        g = -u * b1 * inv  # -u / b2
+        a = tw * a2 * mx - u * muy * b2 * inv - b * mxc - g * muy_c
+        if first:
+            ssim_w[j] = value
+            if need_grad:
+                alpha[j] = a
+                gamma[j] = g
+        else:
+            ssim_w[j] += value
+            if need_grad:
+                alpha[j] += a
+                gamma[j] += g
+        if need_grad:
+            beta[j] = b
