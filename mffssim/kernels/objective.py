@@ -115,6 +115,17 @@ class FusedObjective:
                                          need_grad, grad)
         return torch.tensor(q, dtype=torch.float64), (torch.from_numpy(grad) if need_grad else None)
 
+    @classmethod
+    def compile(cls, variant: str, dtype: torch.dtype) -> None:
+        """Compile (or load from numba's cache) the kernels of ``variant`` for images of ``dtype``, on a
+        tiny problem: the same machine code serves every image size, K, C, W and map."""
+        x = torch.linspace(0.0, 1.0, 2 * 7 * 7, dtype=dtype).reshape(2, 1, 7, 7)
+        m = torch.stack([torch.ones(7, 7, dtype=dtype), torch.zeros(7, 7, dtype=dtype)])
+        for focus_map in (m, torch.full_like(m, 0.5)):  # one-hot and soft maps
+            objective = cls(x, focus_map, 3, variant)
+            objective.value_and_grad(x.mean(0))
+            objective.value(x.mean(0))
+
     def value_and_grad(self, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Q (0-dim float64 tensor) and dQ/dY (C, H, W, the image's dtype) for ``fused`` (C, H, W)."""
         return self._evaluate(fused, True)
