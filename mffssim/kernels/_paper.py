@@ -21,26 +21,30 @@ from ._rows import box_sums, row_total, ssim_row
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _product_row(x, y, t, shift, out, yrow):
-    """Row ``t``'s products [sum_c y, sum_c y^2, sum_c x^k y] (centred) into ``out`` (K+2, width)."""
+    """Row ``t``'s products [sum_c y, sum_c y^2, sum_c x^k y] (centred) into ``out`` (K+2, width). (Loops
+    index row views with their own counter: see :func:`mffssim.kernels._rows.box_sums`.)"""
     k_count, channels, _, width = x.shape
+    o0, o1 = out[0], out[1]
     for c in range(channels):
         first = c == 0
+        yr = y[c, t]
         for col in range(width):
-            v = np.float64(y[c, t, col]) - shift
+            v = np.float64(yr[col]) - shift
             yrow[col] = v
             if first:
-                out[0, col] = v
-                out[1, col] = v * v
+                o0[col] = v
+                o1[col] = v * v
             else:
-                out[0, col] += v
-                out[1, col] += v * v
+                o0[col] += v
+                o1[col] += v * v
         for k in range(k_count):
+            xr, ok = x[k, c, t], out[2 + k]
             for col in range(width):
-                v = (np.float64(x[k, c, t, col]) - shift) * yrow[col]
+                v = (np.float64(xr[col]) - shift) * yrow[col]
                 if first:
-                    out[2 + k, col] = v
+                    ok[col] = v
                 else:
-                    out[2 + k, col] += v
+                    ok[col] += v
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -50,14 +54,17 @@ def _gradient_row(x, y, p, shift, padded, window, back, tmp, acc, grad):
     are the adjoint (full) sums; then alpha + gamma*y + sum_k beta_k*x^k."""
     k_count, channels, _, width = x.shape
     box_sums(padded, width, window, back, tmp)
+    b0, b1 = back[0], back[1]
     for c in range(channels):
+        yr, out = y[c, p], grad[c, p]
         for col in range(width):
-            acc[col] = back[0, col] + back[1, col] * (np.float64(y[c, p, col]) - shift)
+            acc[col] = b0[col] + b1[col] * (np.float64(yr[col]) - shift)
         for k in range(k_count):
+            xr, bk = x[k, c, p], back[2 + k]
             for col in range(width):
-                acc[col] += back[2 + k, col] * (np.float64(x[k, c, p, col]) - shift)
+                acc[col] += bk[col] * (np.float64(xr[col]) - shift)
         for col in range(width):
-            grad[c, p, col] = acc[col]
+            out[col] = acc[col]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -65,11 +72,12 @@ def _leave(ring, total, row, first):
     """Take row ``row`` (kept in ``ring``) out of ``total``, unless it is before ``first``."""
     if row < first:
         return
-    slot = row % ring.shape[0]
+    old = ring[row % ring.shape[0]]
     maps, width = total.shape
     for f in range(maps):
+        tf, of = total[f], old[f]
         for col in range(width):
-            total[f, col] -= ring[slot, f, col]
+            tf[col] -= of[col]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -78,14 +86,15 @@ def _enter(ring, slot, new, total, replace):
     maps, width = new.shape
     old = ring[slot]
     for f in range(maps):
+        tf, nf, of = total[f], new[f], old[f]
         if replace:
             for col in range(width):
-                total[f, col] += new[f, col] - old[f, col]
-                old[f, col] = new[f, col]
+                tf[col] += nf[col] - of[col]
+                of[col] = nf[col]
         else:
             for col in range(width):
-                total[f, col] += new[f, col]
-                old[f, col] = new[f, col]
+                tf[col] += nf[col]
+                of[col] = nf[col]
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -126,13 +135,15 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
             continue
         box_sums(colsum, vw, window, sums, tmp)
         for pick in range(picks):
-            if one_hot:
+            if one_hot:  # the selected source's sums
+                row_sel = sel[i]
                 for j in range(vw):
                     sx[j] = sums[2, j]
                 for kk in range(1, k_count):
+                    sk = sums[2 + kk]
                     for j in range(vw):
-                        if sel[i, j] == kk:
-                            sx[j] = sums[2 + kk, j]
+                        if row_sel[j] == kk:
+                            sx[j] = sk[j]
                 src = sx
             else:
                 src = sums[2 + pick]
@@ -144,10 +155,11 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
         if not need_grad:
             continue
         if one_hot:
+            row_sel = sel[i]
             for kk in range(k_count):
                 out = crow[2 + kk]
                 for j in range(vw):
-                    out[j] = beta[j] if sel[i, j] == kk else 0.0
+                    out[j] = beta[j] if row_sel[j] == kk else 0.0
         # pixel row i is covered by the coefficient rows max(wa, i-W+1) .. i
         _enter(cring, i % window, crow, csum, i - window >= wa)
         if i >= r0:

@@ -37,53 +37,92 @@ def reflect_weights(taps: np.ndarray, size: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _filter_row(src, cols_t, out):
-    """Along the row: out[f, q] = sum_e cols_t[e, q] * src[f, q + e - r] (the reflect filter)."""
-    maps, width = src.shape
-    window = cols_t.shape[0]
-    r = window // 2
-    for f in range(maps):
-        for q in range(width):
-            out[f, q] = 0.0
-        for e in range(window):
-            lo = max(0, r - e)
-            hi = min(width, width + r - e)
-            for q in range(lo, hi):
-                out[f, q] += cols_t[e, q] * src[f, q + e - r]
+def _combine(out, first, sources, weights, count, lo, hi, shift):
+    """out[f, q] (=, or += unless ``first``) sum over i < count of weights[i] * sources[i][f, q + shift[i]]
+    for q in [lo, hi): up to four rows per pass, so each pass reads four values per one it writes. (The
+    loops index slices with their own counter from 0, which numba can prove non-negative: a shifted index
+    gets a wraparound test that stops the loop from vectorising.)"""
+    maps = out.shape[0]
+    n_out = hi - lo
+    i = 0
+    while i < count:
+        n = min(4, count - i)
+        ib, ic, id_ = i + min(1, n - 1), i + min(2, n - 1), i + min(3, n - 1)
+        wa = weights[i]
+        wb = weights[ib] if n > 1 else 0.0
+        wc = weights[ic] if n > 2 else 0.0
+        wd = weights[id_] if n > 3 else 0.0
+        for f in range(maps):
+            target = out[f, lo:hi]
+            a = sources[i][f, lo + shift[i] : hi + shift[i]]
+            b = sources[ib][f, lo + shift[ib] : hi + shift[ib]]
+            c = sources[ic][f, lo + shift[ic] : hi + shift[ic]]
+            d = sources[id_][f, lo + shift[id_] : hi + shift[id_]]
+            if first:
+                for q in range(n_out):
+                    target[q] = wa * a[q] + wb * b[q] + wc * c[q] + wd * d[q]
+            else:
+                for q in range(n_out):
+                    target[q] += wa * a[q] + wb * b[q] + wc * c[q] + wd * d[q]
+        first = False
+        i += n
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _adjoint_row(src, cols_t, out):
-    """The transpose of :func:`_filter_row`: out[f, q + e - r] += cols_t[e, q] * src[f, q]."""
+def _filter_row(src, cols, taps, shifts, out):
+    """Along the row: out[f, q] = sum_e cols[q, e] * src[f, q + e - r] (the reflect filter): the taps on
+    the interior columns, the folded weights on the r columns at either edge."""
     maps, width = src.shape
-    window = cols_t.shape[0]
+    window = cols.shape[1]
     r = window // 2
-    for f in range(maps):
-        for q in range(width):
-            out[f, q] = 0.0
-        for e in range(window):
-            lo = max(0, r - e)
-            hi = min(width, width + r - e)
-            for q in range(lo, hi):
-                out[f, q + e - r] += cols_t[e, q] * src[f, q]
+    sources = [src] * window
+    _combine(out, True, sources, taps, window, r, width - r, shifts)
+    for q in list(range(0, min(r, width))) + list(range(max(r, width - r), width)):
+        for f in range(maps):
+            acc = 0.0
+            for e in range(window):
+                t = q + e - r
+                if 0 <= t < width:
+                    acc += cols[q, e] * src[f, t]
+            out[f, q] = acc
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _load_row(x, y, t, shift, cols_t, prod, out):
+def _adjoint_row(src, cols, taps, shifts, out):
+    """The transpose of :func:`_filter_row`: out[f, j] = sum_q cols[q, j - q + r] * src[f, q]. The taps are
+    symmetric, so away from the edges it is the same filter."""
+    maps, width = src.shape
+    window = cols.shape[1]
+    r = window // 2
+    sources = [src] * window
+    _combine(out, True, sources, taps, window, 2 * r, width - 2 * r, shifts)
+    for j in list(range(0, min(2 * r, width))) + list(range(max(2 * r, width - 2 * r), width)):
+        for f in range(maps):
+            acc = 0.0
+            for q in range(max(0, j - r), min(width, j + r + 1)):
+                acc += cols[q, j - q + r] * src[f, q]
+            out[f, j] = acc
+
+
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _load_row(x, y, t, shift, cols, taps, shifts, prod, out):
     """Image row ``t``'s products per channel, filtered along the row, into ``out`` (C, K+2, width)."""
     k_count, channels, _, width = x.shape
     for c in range(channels):
+        yr, p0, p1 = y[c, t], prod[0], prod[1]
         for col in range(width):
-            v = np.float64(y[c, t, col]) - shift
-            prod[0, col] = v
-            prod[1, col] = v * v
-            for k in range(k_count):
-                prod[2 + k, col] = (np.float64(x[k, c, t, col]) - shift) * v
-        _filter_row(prod, cols_t, out[c])
+            v = np.float64(yr[col]) - shift
+            p0[col] = v
+            p1[col] = v * v
+        for k in range(k_count):
+            xr, pk = x[k, c, t], prod[2 + k]
+            for col in range(width):
+                pk[col] = (np.float64(xr[col]) - shift) * p0[col]
+        _filter_row(prod, cols, taps, shifts, out[c])
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad, grad):
+def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad, grad):
     """Q's share of the windows centred on rows [r0, r1), and dQ/dY on rows [r0, r1)."""
     k_count, channels, height, width = x.shape
     window = rows.shape[1]
@@ -103,33 +142,31 @@ def _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, 
     ssim_w = np.empty(width)
     beta = np.empty(width)
     no_weight = np.empty(0)
+    taps = cols[min(r, width - 1)].copy()  # an interior column's weights: the taps
+    shifts = np.arange(window) - r
+    zeros = np.zeros(window, dtype=np.int64)
     q = 0.0
     loaded = max(0, pa - r)  # next image row to load
     for p in range(pa, pb):
         while loaded <= min(height - 1, p + r):
-            _load_row(x, y, loaded, shift, cols_t, prod, ring[loaded % window])
+            _load_row(x, y, loaded, shift, cols, taps, shifts, prod, ring[loaded % window])
             loaded += 1
         owned = r0 <= p < r1
         for c in range(channels):
-            for f in range(maps):
-                for col in range(width):
-                    stats[f, col] = 0.0
-            for e in range(window):
-                t = p + e - r
-                if 0 <= t < height:
-                    wt = rows[p, e]
-                    src = ring[t % window, c]
-                    for f in range(maps):
-                        for col in range(width):
-                            stats[f, col] += wt * src[f, col]
+            # down the ring: rows outside the image have weight 0 (any loaded row stands in for them)
+            _combine(stats, True, [ring[min(max(p + e - r, 0), height - 1) % window, c] for e in range(window)],
+                     rows[p], window, 0, width, zeros)
             for pick in range(picks):
                 if one_hot:
+                    # the selected source's sums
+                    row_sel = sel[c, p]
                     for col in range(width):
                         sx[col] = stats[2, col]
                     for kk in range(1, k_count):
+                        sk = stats[2 + kk]
                         for col in range(width):
-                            if sel[c, p, col] == kk:
-                                sx[col] = stats[2 + kk, col]
+                            if row_sel[col] == kk:
+                                sx[col] = sk[col]
                     src = sx
                 else:
                     src = stats[2 + pick]
@@ -139,43 +176,44 @@ def _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, 
             if owned:
                 q += row_total(ssim_w, width)
             if need_grad and one_hot:
+                row_sel = sel[c, p]
                 for kk in range(k_count):
                     out = coef[c, 2 + kk]
                     for col in range(width):
-                        out[col] = beta[col] if sel[c, p, col] == kk else 0.0
+                        out[col] = beta[col] if row_sel[col] == kk else 0.0
             if need_grad:
-                _adjoint_row(coef[c], cols_t, cring[p % window, c])
+                _adjoint_row(coef[c], cols, taps, shifts, cring[p % window, c])
         if need_grad and r0 <= p - r < r1:
-            _gradient_row(x, y, p - r, shift, rows, cring, pa, pb, back, grad)
+            _gradient_row(x, y, p - r, shift, rows, cring, pa, pb, back, zeros, grad)
     if need_grad:
         for j in range(max(r0, pb - r), r1):  # the rows whose windows end at the bottom edge
-            _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, grad)
+            _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad)
     return q * q_scale
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, grad):
+def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad):
     """Image row ``j`` of dQ/dY: the row-filtered coefficients of the window rows around it, filtered back
     down the ring, times the pixel's centred values."""
     k_count, channels, _, width = x.shape
     window = rows.shape[1]
     r = window // 2
-    maps = k_count + 2
+    lo, hi = max(pa, j - r), min(pb, j + r + 1)
+    weights = np.empty(hi - lo)
+    for p in range(lo, hi):
+        weights[p - lo] = rows[p, j - p + r]
     for c in range(channels):
-        for g in range(maps):
-            for col in range(width):
-                back[g, col] = 0.0
-        for p in range(max(pa, j - r), min(pb, j + r + 1)):
-            wt = rows[p, j - p + r]
-            src = cring[p % window, c]
-            for g in range(maps):
-                for col in range(width):
-                    back[g, col] += wt * src[g, col]
+        _combine(back, True, [cring[p % window, c] for p in range(lo, hi)], weights, hi - lo, 0, width, zeros)
+        yr, out = y[c, j], grad[c, j]
+        acc, b0, b1 = back[0], back[0], back[1]
         for col in range(width):
-            acc = back[0, col] + back[1, col] * (np.float64(y[c, j, col]) - shift)
-            for k in range(k_count):
-                acc += back[2 + k, col] * (np.float64(x[k, c, j, col]) - shift)
-            grad[c, j, col] = acc
+            acc[col] = b0[col] + b1[col] * (np.float64(yr[col]) - shift)
+        for k in range(k_count):
+            xr, bk = x[k, c, j], back[2 + k]
+            for col in range(width):
+                acc[col] += bk[col] * (np.float64(xr[col]) - shift)
+        for col in range(width):
+            out[col] = acc[col]
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
@@ -188,13 +226,12 @@ def reference_value_and_grad(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_
     ``sel``): the centred mean ``mux_c``, variance plus C2 ``varx_c2`` and weight ``m``.
     """
     height = x.shape[2]
-    cols_t = np.ascontiguousarray(cols.T)
     strips = (height + strip - 1) // strip
     parts = np.zeros(strips)
     for s in numba.prange(strips):
         r0 = s * strip
         r1 = min(height, r0 + strip)
-        parts[s] = _strip(x, y, shift, rows, cols_t, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad,
+        parts[s] = _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad,
                           grad)
     total = 0.0
     for s in range(strips):

@@ -14,7 +14,9 @@ def box_sums(src, n, window, out, tmp):
 
     The window is split into blocks of 1, 4, 16, ... values by the base-4 digits of its size; each
     level's block sums come from the previous level's in one pass, so W = 13 takes five passes over the
-    row and W = 25 six. ``tmp`` (2, F, length) holds the block sums.
+    row and W = 25 six. ``tmp`` (2, F, length) holds the block sums. (Every loop indexes slices with its
+    own counter from 0: an index numba cannot prove non-negative gets a wraparound test that stops the
+    loop from vectorising.)
     """
     maps, length = src.shape
     cur = src
@@ -22,12 +24,14 @@ def box_sums(src, n, window, out, tmp):
     while True:
         for _ in range((window // block) % 4):
             for f in range(maps):
+                target = out[f, :n]
+                part = cur[f, offset : offset + n]
                 if first:
                     for j in range(n):
-                        out[f, j] = cur[f, j + offset]
+                        target[j] = part[j]
                 else:
                     for j in range(n):
-                        out[f, j] += cur[f, j + offset]
+                        target[j] += part[j]
             first = False
             offset += block
         if 4 * block > window:
@@ -35,8 +39,13 @@ def box_sums(src, n, window, out, tmp):
         nxt = tmp[level % 2]
         valid = length - 4 * block + 1
         for f in range(maps):
+            target = nxt[f, :valid]
+            a = cur[f, 0:valid]
+            b = cur[f, block : block + valid]
+            c = cur[f, 2 * block : 2 * block + valid]
+            d = cur[f, 3 * block : 3 * block + valid]
             for j in range(valid):
-                nxt[f, j] = cur[f, j] + cur[f, j + block] + cur[f, j + 2 * block] + cur[f, j + 3 * block]
+                target[j] = a[j] + b[j] + c[j] + d[j]
         cur = nxt
         block *= 4
         level += 1
