@@ -27,9 +27,11 @@ CHILD = r"""
 import json, sys, time
 import torch
 from mffssim.kernels import set_threads
-threads, engine = sys.argv[1], sys.argv[2]
+threads, engine, torch_threads = sys.argv[1], sys.argv[2], sys.argv[3]
 if threads != "default":
     set_threads(int(threads))
+if torch_threads != "same":
+    torch.set_num_threads(int(torch_threads))
 from mffssim.workflow.experiments.speed import benchmark_pair
 from mffssim.fusion import fuse
 _, sources = benchmark_pair(512, 512)
@@ -39,7 +41,7 @@ result = fuse(sources, device="cpu", engine=engine)
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 if engine == "fused":
     import numba
-    used, layer = numba.get_num_threads(), numba.threading_layer()
+    used, layer = numba.get_num_threads(), f"{numba.threading_layer()}, torch {torch.get_num_threads()}"
 else:
     used, layer = torch.get_num_threads(), "-"
 print(json.dumps({"threads": used, "layer": layer, "wall": wall, "cpu": cpu,
@@ -47,12 +49,12 @@ print(json.dumps({"threads": used, "layer": layer, "wall": wall, "cpu": cpu,
 """
 
 
-def run_once(threads: str, engine: str, layer: str) -> dict:
+def run_once(threads: str, engine: str, layer: str, torch_threads: str) -> dict:
     load = os.getloadavg()[0]
     env = dict(os.environ)
     if layer != "default":
         env["NUMBA_THREADING_LAYER"] = layer
-    done = subprocess.run([sys.executable, "-c", CHILD, threads, engine], capture_output=True, text=True, check=True,
+    done = subprocess.run([sys.executable, "-c", CHILD, threads, engine, torch_threads], capture_output=True, text=True, check=True,
                           env=env)
     row = json.loads(done.stdout.strip().splitlines()[-1])
     row["load"] = load
@@ -66,6 +68,8 @@ def main() -> None:
     parser.add_argument("--no-compete", action="store_true", help="skip the runs beside a competing process")
     parser.add_argument("--only-compete", action="store_true", help="only the runs beside a competing process")
     parser.add_argument("--engine", choices=("torch", "fused"), default="torch", help="the objective's engine")
+    parser.add_argument("--torch-threads", default="same",
+                        help="torch's threads beside the fused engine's (default: the same count)")
     parser.add_argument("--layers", nargs="+", default=["default"],
                         help="numba threading layers of the fused engine (workqueue, omp, tbb) or 'default'")
     args = parser.parse_args()
@@ -87,7 +91,7 @@ def main() -> None:
             for layer in args.layers if args.engine == "fused" else ["default"]:
                 for setting in args.settings:
                     for _ in range(args.repeats):
-                        row = run_once(setting, args.engine, layer)
+                        row = run_once(setting, args.engine, layer, args.torch_threads)
                         print(f"| {args.engine} | {row['layer']} | {setting} | {condition} | {row['threads']} | "
                               f"{row['wall']:.1f} | {row['cpu']:.1f} | {row['iterations']} | {row['load']:.2f} |",
                               flush=True)

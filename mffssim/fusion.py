@@ -37,6 +37,7 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
@@ -396,6 +397,21 @@ def _objective(engine: str, reason: str, x: torch.Tensor, m: torch.Tensor, windo
     return MFFSSIMObjective(x, m, window, variant), engine, reason
 
 
+@contextlib.contextmanager
+def _torch_threads(threads: int | None):
+    """Run the block with torch on ``threads`` CPU threads (None: as it is), then restore its count. Beside
+    the fused engine (numba's threads) torch only takes the optimiser's elementwise steps, and on a busy
+    machine its threads cost more than they give (benchmarks/bench_threads.py)."""
+    before = torch.get_num_threads()
+    if threads is not None and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def describe_solver(info: dict) -> str:
     """One log line for ``FusionResult.solver``: frame size, solver and why, engine and why, tiles and band shares."""
     text = f"{info['frame']}: solver {info['solver']} ({info['reason']})"
@@ -560,7 +576,7 @@ def fuse(
     steps = _OPTIMIZER_CLASSES[optimizer](y, float(lr), int(iterations))
 
     trace = torch.empty(iterations + 1, dtype=torch.float64, device=torch_device)
-    with torch.no_grad():
+    with torch.no_grad(), _torch_threads(1 if engine == "fused" else None):
         q, grad = objective.value_and_grad(y)
         trace[0] = q
         best = _BestIterate(y, float(q)) if keep == "best" else None
