@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="folder of <set>/source_1.*, source_2.*, reference.*")
     parser.add_argument("--variant", default="paper", choices=["paper", "reference"])
     parser.add_argument("--threads", type=int, default=2, help="torch and numba threads (default 2)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="fuse(dtype=...)")
     parser.add_argument("--engine", default="auto", choices=["auto", "fused", "torch"], help="fuse(engine=...)")
     parser.add_argument("--compare-engines", action="store_true",
                         help="also fuse each set on the torch and the fused engine (defaults) and compare PSNR")
@@ -71,7 +72,7 @@ def main() -> None:
     chosen = chosen[: args.limit] if args.limit else chosen
     if not chosen:
         raise SystemExit(f"{args.data}: no two-source image set with a reference")
-    print(f"{len(chosen)} sets of {Path(args.data).name}; variant {args.variant}; engine {args.engine}; torch "
+    print(f"{len(chosen)} sets of {Path(args.data).name}; variant {args.variant}; engine {args.engine}; {args.dtype}; torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f}")
     print("\n| set | W | pixel-wise dB | default dB | every dB | default - pixel-wise | default - every | "
           "iterations | stopped early | seconds | CPU s |")
@@ -83,8 +84,10 @@ def main() -> None:
         reference = read_image(files.reference)
         window = window_size(*sources.shape[1:3])
         focus_map = laplacian_focus_map(sources, window)
-        default, cpu = _timed_fuse(sources, focus_map, window, variant=args.variant, engine=args.engine)
-        every, _ = _timed_fuse(sources, focus_map, window, variant=args.variant, tol=None, engine=args.engine)
+        default, cpu = _timed_fuse(sources, focus_map, window, variant=args.variant, dtype=args.dtype,
+                                   engine=args.engine)
+        every, _ = _timed_fuse(sources, focus_map, window, variant=args.variant, dtype=args.dtype, tol=None,
+                               engine=args.engine)
         row = {
             "set": set_id, "window": window,
             "pixelwise": _psnr_8bit(reference, pixelwise_fuse(sources, focus_map)),
@@ -94,7 +97,8 @@ def main() -> None:
         }
         if args.compare_engines:
             for engine in ("torch", "fused"):
-                result, engine_cpu = _timed_fuse(sources, focus_map, window, variant=args.variant, engine=engine)
+                result, engine_cpu = _timed_fuse(sources, focus_map, window, variant=args.variant,
+                                                 dtype=args.dtype, engine=engine)
                 row[engine] = (_psnr_8bit(reference, result.image), result.seconds, engine_cpu)
             print(f"  {set_id}: torch {row['torch'][0]:.3f} dB ({row['torch'][1]:.2f} s, {row['torch'][2]:.2f} CPU s), "
                   f"fused {row['fused'][0]:.3f} dB ({row['fused'][1]:.2f} s, {row['fused'][2]:.2f} CPU s), "
