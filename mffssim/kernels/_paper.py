@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._rows import box_sums, row_total, ssim_row
+from ._rows import box_sums, gradient_pixels, in_order, row_total, strip_rows, window_row
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -52,19 +52,9 @@ def _gradient_row(x, y, p, shift, padded, window, back, tmp, acc, grad):
     """Pixel row ``p`` of dQ/dY from ``padded`` (K+2, width+W-1): the column sums of the coefficients of
     the windows covering the row inside a border of W - 1 zeros, whose valid sliding sums along the row
     are the adjoint (full) sums; then alpha + gamma*y + sum_k beta_k*x^k."""
-    k_count, channels, _, width = x.shape
-    box_sums(padded, width, window, back, tmp)
-    b0, b1 = back[0], back[1]
-    for c in range(channels):
-        yr, out = y[c, p], grad[c, p]
-        for col in range(width):
-            acc[col] = b0[col] + b1[col] * (np.float64(yr[col]) - shift)
-        for k in range(k_count):
-            xr, bk = x[k, c, p], back[2 + k]
-            for col in range(width):
-                acc[col] += bk[col] * (np.float64(xr[col]) - shift)
-        for col in range(width):
-            out[col] = acc[col]
+    box_sums(padded, x.shape[3], window, back, tmp)
+    for c in range(x.shape[1]):
+        gradient_pixels(x, y, c, p, shift, back, acc, grad)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -102,8 +92,6 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     """Q's share of the windows whose top row lies in [r0, r1), and dQ/dY on rows [r0, r1)."""
     k_count, channels, height, width = x.shape
     vh, vw = height - window + 1, width - window + 1
-    picks = mux_c.shape[0]
-    one_hot = sel.shape[0] > 0
     maps = k_count + 2
     inv_n = 1.0 / (channels * window * window)
     wa = max(0, r0 - window + 1) if need_grad else r0  # first window row this strip computes
@@ -117,7 +105,6 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     sx = np.empty(vw)
     ssim_w = np.empty(vw)
     beta = np.empty(vw)
-    no_weight = np.empty(0)
     crow = np.empty((maps, vw))
     cring = np.empty((window, maps, vw))
     padded = np.zeros((maps, width + window - 1))  # the coefficients' column sums inside a zero border
@@ -134,32 +121,11 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
         if i < wa:
             continue
         box_sums(colsum, vw, window, sums, tmp)
-        for pick in range(picks):
-            if one_hot:  # the selected source's sums
-                row_sel = sel[i]
-                for j in range(vw):
-                    sx[j] = sums[2, j]
-                for kk in range(1, k_count):
-                    sk = sums[2 + kk]
-                    for j in range(vw):
-                        if row_sel[j] == kk:
-                            sx[j] = sk[j]
-                src = sx
-            else:
-                src = sums[2 + pick]
-            ssim_row(sums[0], sums[1], src, mux_c[pick, i], varx_c2[pick, i], no_weight if one_hot else m[pick, i],
-                     inv_n, shift, g_scale, need_grad, pick == 0, False, ssim_w, crow[0], crow[1],
-                     beta if one_hot else crow[2 + pick])
+        window_row(sums, i, sel, mux_c, varx_c2, m, inv_n, shift, g_scale, need_grad, False, crow, sx, beta, ssim_w)
         if i >= r0:
             q += row_total(ssim_w, vw)
         if not need_grad:
             continue
-        if one_hot:
-            row_sel = sel[i]
-            for kk in range(k_count):
-                out = crow[2 + kk]
-                for j in range(vw):
-                    out[j] = beta[j] if row_sel[j] == kk else 0.0
         # pixel row i is covered by the coefficient rows max(wa, i-W+1) .. i
         _enter(cring, i % window, crow, csum, i - window >= wa)
         if i >= r0:
@@ -183,13 +149,8 @@ def paper_value_and_grad(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g
     gradient weight of a window is m * g_scale.
     """
     height = x.shape[2]
-    strips = (height + strip - 1) // strip
-    parts = np.zeros(strips)
-    for s in numba.prange(strips):
-        r0 = s * strip
-        r1 = min(height, r0 + strip)
+    parts = np.zeros((height + strip - 1) // strip)
+    for s in numba.prange(len(parts)):
+        r0, r1 = strip_rows(s, strip, height)
         parts[s] = _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad, grad)
-    total = 0.0
-    for s in range(strips):
-        total += parts[s]
-    return total
+    return in_order(parts)

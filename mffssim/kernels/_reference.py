@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._rows import row_total, ssim_row
+from ._rows import gradient_pixels, in_order, row_total, strip_rows, window_row
 
 
 def reflect_weights(taps: np.ndarray, size: int) -> np.ndarray:
@@ -127,8 +127,6 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
     k_count, channels, height, width = x.shape
     window = rows.shape[1]
     r = window // 2
-    picks = mux_c.shape[0]
-    one_hot = sel.shape[0] > 0
     maps = k_count + 2
     pa = max(0, r0 - r) if need_grad else r0
     pb = min(height, r1 + r) if need_grad else r1
@@ -141,7 +139,6 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
     sx = np.empty(width)
     ssim_w = np.empty(width)
     beta = np.empty(width)
-    no_weight = np.empty(0)
     taps = cols[min(r, width - 1)].copy()  # an interior column's weights: the taps
     shifts = np.arange(window) - r
     zeros = np.zeros(window, dtype=np.int64)
@@ -156,31 +153,10 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
             # down the ring: rows outside the image have weight 0 (any loaded row stands in for them)
             _combine(stats, True, [ring[min(max(p + e - r, 0), height - 1) % window, c] for e in range(window)],
                      rows[p], window, 0, width, zeros)
-            for pick in range(picks):
-                if one_hot:
-                    # the selected source's sums
-                    row_sel = sel[c, p]
-                    for col in range(width):
-                        sx[col] = stats[2, col]
-                    for kk in range(1, k_count):
-                        sk = stats[2 + kk]
-                        for col in range(width):
-                            if row_sel[col] == kk:
-                                sx[col] = sk[col]
-                    src = sx
-                else:
-                    src = stats[2 + pick]
-                ssim_row(stats[0], stats[1], src, mux_c[pick, c, p], varx_c2[pick, c, p],
-                         no_weight if one_hot else m[pick, c, p], 1.0, shift, g_scale, need_grad, pick == 0, True,
-                         ssim_w, coef[c, 0], coef[c, 1], beta if one_hot else coef[c, 2 + pick])
+            window_row(stats, c * height + p, sel, mux_c, varx_c2, m, 1.0, shift, g_scale, need_grad, True, coef[c],
+                       sx, beta, ssim_w)
             if owned:
                 q += row_total(ssim_w, width)
-            if need_grad and one_hot:
-                row_sel = sel[c, p]
-                for kk in range(k_count):
-                    out = coef[c, 2 + kk]
-                    for col in range(width):
-                        out[col] = beta[col] if row_sel[col] == kk else 0.0
             if need_grad:
                 _adjoint_row(coef[c], cols, taps, shifts, cring[p % window, c])
         if need_grad and r0 <= p - r < r1:
@@ -204,16 +180,7 @@ def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad):
         weights[p - lo] = rows[p, j - p + r]
     for c in range(channels):
         _combine(back, True, [cring[p % window, c] for p in range(lo, hi)], weights, hi - lo, 0, width, zeros)
-        yr, out = y[c, j], grad[c, j]
-        acc, b0, b1 = back[0], back[0], back[1]
-        for col in range(width):
-            acc[col] = b0[col] + b1[col] * (np.float64(yr[col]) - shift)
-        for k in range(k_count):
-            xr, bk = x[k, c, j], back[2 + k]
-            for col in range(width):
-                acc[col] += bk[col] * (np.float64(xr[col]) - shift)
-        for col in range(width):
-            out[col] = acc[col]
+        gradient_pixels(x, y, c, j, shift, back, back[0], grad)  # back[0] is read before it is overwritten
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
@@ -222,18 +189,14 @@ def reference_value_and_grad(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_
     """Q and (``need_grad``) dQ/dY into ``grad`` (C, H, W) for the reference variant.
 
     ``rows`` (H, W) and ``cols`` (width, W) are :func:`reflect_weights` of the taps along each axis. Per
-    window centre (C, H, W) and pick (every source for soft maps; for one-hot maps one, the source in
-    ``sel``): the centred mean ``mux_c``, variance plus C2 ``varx_c2`` and weight ``m``.
+    window centre (C*H, W: channel c's rows follow channel c-1's) and pick (every source for soft maps;
+    for one-hot maps one, the source in ``sel``): the centred mean ``mux_c``, variance plus C2 ``varx_c2``
+    and weight ``m``.
     """
     height = x.shape[2]
-    strips = (height + strip - 1) // strip
-    parts = np.zeros(strips)
-    for s in numba.prange(strips):
-        r0 = s * strip
-        r1 = min(height, r0 + strip)
+    parts = np.zeros((height + strip - 1) // strip)
+    for s in numba.prange(len(parts)):
+        r0, r1 = strip_rows(s, strip, height)
         parts[s] = _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1, need_grad,
                           grad)
-    total = 0.0
-    for s in range(strips):
-        total += parts[s]
-    return total
+    return in_order(parts)

@@ -3,6 +3,7 @@ compiler vectorises (no branch inside, unit stride)."""
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 C1 = 0.01**2
 C2 = 0.03**2
@@ -111,3 +112,72 @@ def ssim_row(s0, s1, sx, mux_c, varx_c2, weight, inv_n, shift, g_scale, need_gra
                 gamma[j] += g
         if need_grad:
             beta[j] = b
+
+
+@numba.njit(cache=True, error_model="numpy")
+def window_row(sums, row, sel, mux_c, varx_c2, m, inv_n, shift, g_scale, need_grad, clamp, coef, sx, beta, ssim_w):
+    """One row of windows: weight * SSIM into ``ssim_w`` (summed over the sources of a soft map) and, with
+    ``need_grad``, the Eq. 14 coefficients into ``coef`` (K+2, n): alpha, gamma and beta_k per source.
+
+    ``sums`` (K+2, n) are the window sums of y_c, y_c^2 and x_c^k y_c times ``inv_n``'s inverse; row ``row``
+    of ``mux_c``, ``varx_c2`` and ``m`` (picks, rows, n) holds the sources' statistics and weights, and of
+    ``sel`` (rows, n) the selected source of a one-hot map (``sel`` empty: a soft map, every source a pick).
+    ``sx`` and ``beta`` are work rows.
+    """
+    picks = mux_c.shape[0]
+    one_hot = sel.shape[0] > 0
+    k_count = coef.shape[0] - 2
+    n = ssim_w.shape[0]
+    no_weight = np.empty(0)
+    row_sel = sel[row] if one_hot else sel[0:0, 0]
+    for pick in range(picks):
+        if one_hot:  # the selected source's sums
+            for j in range(n):
+                sx[j] = sums[2, j]
+            for kk in range(1, k_count):
+                sk = sums[2 + kk]
+                for j in range(n):
+                    if row_sel[j] == kk:
+                        sx[j] = sk[j]
+            src = sx
+        else:
+            src = sums[2 + pick]
+        ssim_row(sums[0], sums[1], src, mux_c[pick, row], varx_c2[pick, row], no_weight if one_hot else m[pick, row],
+                 inv_n, shift, g_scale, need_grad, pick == 0, clamp, ssim_w, coef[0], coef[1],
+                 beta if one_hot else coef[2 + pick])
+    if need_grad and one_hot:
+        for kk in range(k_count):
+            out = coef[2 + kk]
+            for j in range(n):
+                out[j] = beta[j] if row_sel[j] == kk else 0.0
+
+
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def gradient_pixels(x, y, c, row, shift, back, acc, grad):
+    """Channel ``c`` of image row ``row`` of dQ/dY: back[0] + back[1] * y_c + sum_k back[2+k] * x_c^k, from
+    the adjoint window sums ``back`` (K+2, width) of the coefficients alpha, gamma, beta_k."""
+    k_count, width = x.shape[0], x.shape[3]
+    yr, out, b0, b1 = y[c, row], grad[c, row], back[0], back[1]
+    for col in range(width):
+        acc[col] = b0[col] + b1[col] * (np.float64(yr[col]) - shift)
+    for k in range(k_count):
+        xr, bk = x[k, c, row], back[2 + k]
+        for col in range(width):
+            acc[col] += bk[col] * (np.float64(xr[col]) - shift)
+    for col in range(width):
+        out[col] = acc[col]
+
+
+@numba.njit(cache=True)
+def strip_rows(strip: int, size: int, rows: int) -> tuple[int, int]:
+    """Rows [r0, r1) of strip number ``strip`` of ``size`` rows in an image of ``rows`` rows."""
+    return strip * size, min(rows, (strip + 1) * size)
+
+
+@numba.njit(cache=True)
+def in_order(parts) -> float:
+    """The strips' shares added in strip order (so the total does not depend on which thread made which)."""
+    total = 0.0
+    for value in parts:
+        total += value
+    return total

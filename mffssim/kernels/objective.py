@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._checks import check_window
-from ..ssim import C2, VARIANTS, BoxSums, GaussianSums, gaussian_window, reflect_pad_into
+from ..ssim import C2, BoxSums, GaussianSums, check_objective_inputs, gaussian_window, reflect_pad_into
 from ._paper import paper_value_and_grad
 from ._reference import reference_value_and_grad, reflect_weights
 
@@ -22,11 +21,13 @@ STRIP_ROWS = 128
 
 
 def _picks(m: torch.Tensor) -> tuple[np.ndarray, bool]:
-    """One-hot maps (K, ...) -> (the selected source's index per position as int32, True); soft -> (empty, False)."""
+    """One-hot maps (K, ..., n) -> (the selected source's index per position as int32 (rows, n), True);
+    soft -> (empty, False)."""
     one_hot = bool((((m == 0) | (m == 1)).all() & (m.sum(0) == 1).all()).item())
     if not one_hot:
-        return np.zeros((0,) * (m.ndim - 1), dtype=np.int32), False
-    return m.argmax(0).to(torch.int32).numpy(), True
+        return np.zeros((0, 0), dtype=np.int32), False
+    index = m.argmax(0).to(torch.int32).numpy()
+    return index.reshape(-1, index.shape[-1]), True
 
 
 class FusedObjective:
@@ -38,23 +39,9 @@ class FusedObjective:
     """
 
     def __init__(self, sources: torch.Tensor, focus_map: torch.Tensor, window: int, variant: str = "paper"):
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        if not isinstance(sources, torch.Tensor) or sources.ndim != 4 or sources.device.type != "cpu":
-            raise ValueError("sources must be a (K, C, H, W) CPU tensor")
-        if sources.dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"sources must be float32 or float64, got {sources.dtype}")
-        k, c, h, w = sources.shape
-        if k < 2:
-            raise ValueError(f"sources: need K >= 2 source images, got K = {k}")
-        if tuple(focus_map.shape) != (k, h, w):
-            raise ValueError(f"focus_map must have shape {(k, h, w)} (K, H, W), got {tuple(focus_map.shape)}")
-        self.window = check_window(window, h, w, name="FusedObjective: window")
-        self.variant = variant
-        self.dtype = sources.dtype
-        self.device = sources.device
-        self.shape = (c, h, w)
-        self.num_sources = k
+        check_objective_inputs(self, sources, focus_map, window, variant)
+        if self.device.type != "cpu":
+            raise ValueError(f"sources: the fused engine runs on the CPU, got a tensor on {self.device}")
         self.shift = float(sources.mean(dtype=torch.float64))
         self._x = sources.contiguous().numpy()
         x64 = sources.to(torch.float64) - self.shift
@@ -92,12 +79,12 @@ class FusedObjective:
         """Per window: the selected source's statistics (one-hot maps) or every source's (soft maps)."""
         self._sel, one_hot = _picks(m)
         if one_hot:
-            index = torch.from_numpy(self._sel).long()[None]
+            index = m.argmax(0, keepdim=True)
             mux_c, varx = torch.gather(mux_c, 0, index), torch.gather(varx, 0, index)
             m = torch.ones_like(mux_c)
-        self._mux_c = mux_c.contiguous().numpy()
-        self._varx_c2 = (varx + C2).contiguous().numpy()
-        self._m = m.contiguous().numpy()
+        # (picks, rows, n): the reference variant's channels stacked along the rows
+        self._mux_c, self._varx_c2, self._m = (
+            t.reshape(t.shape[0], -1, t.shape[-1]).contiguous().numpy() for t in (mux_c, varx + C2, m))
 
     def _evaluate(self, fused: torch.Tensor, need_grad: bool):
         if not isinstance(fused, torch.Tensor) or tuple(fused.shape) != self.shape:
