@@ -9,6 +9,15 @@ of 32-pixel squares (boundaries everywhere). Every row runs in a child process, 
     python benchmarks/bench_large.py --data resources/data --sizes 1 4 --solvers band full
     python benchmarks/bench_large.py --data resources/data --sizes 12 24 --solvers band --stacks 10 30
     python benchmarks/bench_large.py --traffic            # full frame: ns/pixel/iteration vs memory bandwidth
+    python benchmarks/bench_large.py --astronaut DIR --threads 2   # `mffssim fuse` and enfuse, 6000x4000 pair
+
+``--astronaut`` writes a seeded synthetic 6000x4000 pair as 8-bit TIFFs into DIR (made once, reused):
+scikit-image's astronaut resized to 1500x1000 with anti-aliasing, then bilinearly to 6000x4000, plus
+Gaussian noise of standard deviation 0.03 (seed 0), clipped to [0, 1]; a disc of radius 4000/3 centred at
+(x = 2000, y = 2000) is sharp in source 1 and the rest blurred with a Gaussian of sigma 4; source 2 is the
+complement. It then times, in the same run, ``mffssim fuse s1.tif s2.tif -o out.tif --threads N`` (otherwise
+defaults) and, when it is on PATH, ``enfuse --exposure-weight=0 --saturation-weight=0 --contrast-weight=1
+--hard-mask``: wall, CPU seconds and peak RSS of each command.
 
 Columns: wall and CPU seconds of the child (map detection and fusion; reading the small originals and
 upscaling excluded), peak RSS, the solver's own seconds, iterations, ns per pixel per iteration of the solver,
@@ -143,6 +152,63 @@ def _traffic(threads: int) -> None:
           f"bandwidth bound")
 
 
+def astronaut_pair(folder: Path) -> list[Path]:
+    """The seeded 6000x4000 pair described in the module docstring, as 8-bit TIFFs in ``folder`` (kept)."""
+    from skimage import data, transform
+
+    from mffssim.defocus import gaussian_blur
+    from mffssim.io import write_image
+
+    paths = [folder / "astronaut_s1.tif", folder / "astronaut_s2.tif"]
+    if all(p.is_file() for p in paths):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    small = transform.resize(data.astronaut(), (1000, 1500), anti_aliasing=True)
+    image = transform.resize(small, (4000, 6000), order=1, anti_aliasing=False).astype(np.float32)
+    image += np.random.default_rng(0).normal(0.0, 0.03, image.shape).astype(np.float32)
+    np.clip(image, 0.0, 1.0, out=image)
+    blurred = gaussian_blur(image, 4.0)
+    yy, xx = np.ogrid[:4000, :6000]
+    disc = ((xx - 2000) ** 2 + (yy - 2000) ** 2 <= (4000 / 3) ** 2)[:, :, None]
+    write_image(paths[0], np.where(disc, image, blurred), 8)
+    write_image(paths[1], np.where(disc, blurred, image), 8)
+    return paths
+
+
+def _command(argv: list[str]) -> dict:
+    """Wall and CPU seconds and peak RSS (GB) of one command, run as a child of a fresh Python process."""
+    probe = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+             "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+             "print(json.dumps({'wall': time.perf_counter() - t, 'cpu': u.ru_utime + u.ru_stime, "
+             "'peak': u.ru_maxrss / 1e6, 'status': done.returncode, 'err': done.stderr[-2000:]}))")
+    load = os.getloadavg()[0]
+    out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True)
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "load": load}
+
+
+def _astronaut(folder: Path, threads: int) -> None:
+    import shutil
+
+    sources = astronaut_pair(folder)
+    runs = [("mffssim fuse", [sys.executable, "-m", "mffssim.cli", "fuse", *map(str, sources), "-o",
+                              str(folder / "mffssim.tif"), "--threads", str(threads)])]
+    enfuse = shutil.which("enfuse")
+    if enfuse:
+        runs.append(("enfuse", [enfuse, "--exposure-weight=0", "--saturation-weight=0", "--contrast-weight=1",
+                                "--hard-mask", f"--output={folder / 'enfuse.tif'}", *map(str, sources)]))
+    print(f"6000x4000 astronaut pair in {folder}; mffssim --threads {threads}; {os.cpu_count()} CPUs, a shared "
+          "machine: timings are approximate")
+    print("| command | wall s | CPU s | peak GB | load (1 min) | status |\n|---|---|---|---|---|---|")
+    for name, argv in runs:
+        r = _command(argv)
+        print(f"| {name} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['peak']:.2f} | {r['load']:.2f} | {r['status']} |",
+              flush=True)
+        solver = [line for line in r["err"].splitlines() if "solver" in line or "Q " in line]
+        if solver:
+            print("  " + "\n  ".join(solver[-2:]))
+
+
 def _share(value) -> str:
     return "-" if value is None else f"{100 * value:.0f} %"
 
@@ -162,8 +228,13 @@ def main() -> None:
     parser.add_argument("--traffic", action="store_true", help="only the bandwidth estimate of the full frame")
     parser.add_argument("--write", metavar="DIR", help="only write the frames of the first size and of each of "
                         "--stacks (or K = 2) as DIR/<MP>mp_k<K>/frame_NN.png, for timing `mffssim fuse` end to end")
+    parser.add_argument("--astronaut", metavar="DIR", help="only the synthetic 6000x4000 pair: `mffssim fuse` "
+                        "(--threads) and enfuse, timed in the same run; the pair is written to DIR once")
     parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: one row as JSON, in a child
     args = parser.parse_args()
+    if args.astronaut:
+        _astronaut(Path(args.astronaut), args.threads)
+        return
     if args.row:
         row = argparse.Namespace(**json.loads(args.row))
         print(json.dumps(_row(row)))

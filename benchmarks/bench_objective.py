@@ -1,100 +1,134 @@
-"""Time one MFF-SSIM value-and-gradient and measure the float32 error, on the benchmark pair.
+"""Time one MFF-SSIM value-and-gradient on both engines side by side, and the float32 error of each.
 
-The pair (as bench_fusion.py): scikit-image's astronaut resized (anti-aliased) to 432x624x3; source 1 has
-its left half blurred (Gaussian sigma 3), source 2 its right half; the map is the ideal one. Prints ms per
-``MFFSSIMObjective.value_and_grad`` for both variants at W = 13 and 25 (float32, torch threads as given),
-and the float32-vs-float64 error of Q (relative) and of the gradient (max abs error / max abs value).
+The images: scikit-image's astronaut resized (anti-aliased) to the size asked, K sources each sharp on
+its own band of columns and blurred elsewhere (Gaussian sigma 3); the map is the ideal one, one-hot or
+soft (the one-hot map smoothed by a Gaussian of sigma 4 and renormalised). Each row times
+``value_and_grad`` of the torch engine (``mffssim.ssim.MFFSSIMObjective``) and of the fused engine
+(``mffssim.kernels.objective.FusedObjective``) on the same float32 images in the same process, with the
+same thread count for torch and numba, and prints nanoseconds per pixel per evaluation (median wall and
+median CPU over the calls after a warm-up) and the ratio.
 
-The reference variant's gradient error is dominated by its clamp at SSIM = 1: on flat areas SSIM is 1 up
-to rounding, and float32 and float64 round to opposite sides of the clamp at some positions.
+``--errors`` adds, per row, each engine's float32 error against the torch engine in float64: of Q
+(relative) and of the gradient (max abs error / max abs value). The reference variant's float32 gradient
+error of the torch engine is dominated by its clamp at SSIM = 1: on flat areas SSIM is 1 up to rounding,
+and float32 and float64 round to opposite sides of the clamp at some positions; the fused engine
+accumulates in float64 and does not have that error.
 
-    python benchmarks/bench_objective.py [--threads 2] [--repeats 30] [--device cpu]
+    python benchmarks/bench_objective.py                # a small grid (a few minutes on one core)
+    python benchmarks/bench_objective.py --full         # 0.27/1/4 MP, W 13/25, both variants, K 2/3,
+                                                        # 1 and 2 threads, one-hot and soft
+    python benchmarks/bench_objective.py --sizes 1 --windows 13 --variants paper --threads 1 2
+
+Timings on a shared machine are approximate: each row carries the 1-minute load average before it.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
+import numba
 import numpy as np
 import torch
+from scipy import ndimage
 from skimage import data, transform
 
 from mffssim.defocus import gaussian_blur
+from mffssim.kernels import set_threads
+from mffssim.kernels.objective import FusedObjective
 from mffssim.ssim import MFFSSIMObjective
 
-HEIGHT, WIDTH = 432, 624
+SIZES = {0.27: (432, 624), 1: (1000, 1000), 4: (1600, 2500)}  # megapixels -> (H, W)
+ENGINES = {"torch": MFFSSIMObjective, "fused": FusedObjective}
 
 
-def benchmark_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sources (2, H, W, 3), the sharp image (H, W, 3) and the ideal focus map (2, H, W), float32."""
-    sharp = transform.resize(data.astronaut(), (HEIGHT, WIDTH), anti_aliasing=True).astype(np.float32)
+def benchmark_stack(height: int, width: int, count: int, soft: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sources (K, H, W, 3) and the ideal focus map (K, H, W), float32."""
+    sharp = transform.resize(data.astronaut(), (height, width), anti_aliasing=True).astype(np.float32)
     blurred = gaussian_blur(sharp, 3.0)
-    left = np.zeros((HEIGHT, WIDTH), dtype=bool)
-    left[:, : WIDTH // 2] = True
-    source_1 = np.where(left[:, :, None], blurred, sharp)
-    source_2 = np.where(left[:, :, None], sharp, blurred)
-    focus_map = np.stack([~left, left]).astype(np.float32)  # source 1 is sharp on the right
-    return np.stack([source_1, source_2]), sharp, focus_map
+    band = np.minimum(np.arange(width) * count // width, count - 1)
+    focus_map = (band[None, None, :] == np.arange(count)[:, None, None]).repeat(height, 1).astype(np.float32)
+    sources = np.stack([np.where(focus_map[k][:, :, None] > 0, sharp, blurred) for k in range(count)])
+    if soft:
+        focus_map = ndimage.gaussian_filter(focus_map, (0, 4, 4))
+        focus_map /= focus_map.sum(0)
+    return sources, focus_map
 
 
-def to_torch(sources: np.ndarray, fused: np.ndarray, focus_map: np.ndarray, dtype, device):
-    s = torch.from_numpy(np.ascontiguousarray(sources.transpose(0, 3, 1, 2))).to(device=device, dtype=dtype)
-    y = torch.from_numpy(np.ascontiguousarray(fused.transpose(2, 0, 1))).to(device=device, dtype=dtype)
-    m = torch.from_numpy(focus_map).to(device=device, dtype=dtype)
-    return s, y, m
+def to_torch(sources: np.ndarray, fused: np.ndarray, focus_map: np.ndarray, dtype):
+    s = torch.from_numpy(np.ascontiguousarray(sources.transpose(0, 3, 1, 2))).to(dtype)
+    y = torch.from_numpy(np.ascontiguousarray(fused.transpose(2, 0, 1))).to(dtype)
+    return s, y, torch.from_numpy(focus_map).to(dtype)
 
 
-def time_ms(objective: MFFSSIMObjective, fused: torch.Tensor, repeats: int) -> tuple[float, float, float]:
-    """Wall time of one value_and_grad (median, min) and its process CPU time (median), in ms."""
-    for _ in range(3):
-        objective.value_and_grad(fused)
+def time_ns(objective, fused: torch.Tensor, repeats: int) -> tuple[float, float]:
+    """Median wall and median process CPU time of one value_and_grad, in ns per pixel."""
+    objective.value_and_grad(fused)
     wall, cpu = [], []
     for _ in range(repeats):
-        if fused.is_cuda:
-            torch.cuda.synchronize()
         start, start_cpu = time.perf_counter(), time.process_time()
         objective.value_and_grad(fused)
-        if fused.is_cuda:
-            torch.cuda.synchronize()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return 1e3 * float(np.median(wall)), 1e3 * float(np.min(wall)), 1e3 * float(np.median(cpu))
+    pixels = fused.shape[1] * fused.shape[2]
+    return 1e9 * float(np.median(wall)) / pixels, 1e9 * float(np.median(cpu)) / pixels
 
 
-def relative_errors(sources, fused, focus_map, window, variant, device) -> tuple[float, float]:
-    """float32 against float64: |dQ| / |Q| and max |d grad| / max |grad|."""
-    out = {}
-    for dtype in (torch.float32, torch.float64):
-        s, y, m = to_torch(sources, fused, focus_map, dtype, device)
-        q, g = MFFSSIMObjective(s, m, window, variant).value_and_grad(y)
-        out[dtype] = (float(q), g.double().cpu())
-    (q32, g32), (q64, g64) = out[torch.float32], out[torch.float64]
-    return abs(q32 - q64) / abs(q64), float((g32 - g64).abs().max() / g64.abs().max())
+def float32_errors(sources, fused, focus_map, window, variant) -> dict[str, tuple[float, float]]:
+    """Per engine, float32 against the torch engine in float64: |dQ| / |Q| and max |d grad| / max |grad|."""
+    s, y, m = to_torch(sources, fused, focus_map, torch.float64)
+    q64, g64 = MFFSSIMObjective(s, m, window, variant).value_and_grad(y)
+    s, y, m = to_torch(sources, fused, focus_map, torch.float32)
+    errors = {}
+    for name, engine in ENGINES.items():
+        q, g = engine(s, m, window, variant).value_and_grad(y)
+        errors[name] = (abs(float(q) - float(q64)) / abs(float(q64)),
+                        float((g.double() - g64).abs().max() / g64.abs().max()))
+    return errors
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--full", action="store_true", help="the full grid (every value of every option below)")
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1], choices=sorted(SIZES), help="megapixels")
+    parser.add_argument("--windows", type=int, nargs="+", default=[13])
+    parser.add_argument("--variants", nargs="+", default=["paper", "reference"], choices=["paper", "reference"])
+    parser.add_argument("--sources", type=int, nargs="+", default=[2], help="K")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1])
+    parser.add_argument("--maps", nargs="+", default=["one-hot"], choices=["one-hot", "soft"])
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per engine and row")
+    parser.add_argument("--errors", action="store_true", help="also the float32 errors of both engines")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    sources, _, focus_map = benchmark_pair()
-    fused = sources.mean(0)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"MFFSSIMObjective.value_and_grad, float32, {HEIGHT}x{WIDTH}x3, K=2, device {args.device}, "
-          f"{args.threads} torch threads, {args.repeats} calls; load average {load:.1f} on {os.cpu_count()} CPUs "
-          "(a shared machine makes timings approximate)")
-    print(f"{'variant':<10} {'W':>3} {'wall median':>12} {'wall min':>9} {'CPU median':>11} "
-          f"{'Q f32 err':>10} {'grad f32 err':>13}")
-    for variant in ("paper", "reference"):
-        for window in (13, 25):
-            s, y, m = to_torch(sources, fused, focus_map, torch.float32, args.device)
-            wall, wall_min, cpu = time_ms(MFFSSIMObjective(s, m, window, variant), y, args.repeats)
-            q_err, g_err = relative_errors(sources, fused, focus_map, window, variant, args.device)
-            print(f"{variant:<10} {window:>3} {wall:>9.1f} ms {wall_min:>6.1f} ms {cpu:>8.1f} ms "
-                  f"{q_err:>10.1e} {g_err:>13.1e}")
+    if args.full:
+        args.sizes, args.windows, args.variants = sorted(SIZES), [13, 25], ["paper", "reference"]
+        args.sources, args.threads, args.maps = [2, 3], [1, 2], ["one-hot", "soft"]
+    print(f"value_and_grad, float32 colour images, torch {torch.__version__} and numba {numba.__version__} "
+          f"({numba.config.THREADING_LAYER} threading layer requested), {args.repeats} calls per engine; "
+          f"{os.cpu_count()} CPUs, a shared machine: timings are approximate")
+    head = ("| MP | size | variant | W | K | map | threads | torch ns/px | fused ns/px | torch/fused | "
+            "torch CPU ns/px | fused CPU ns/px | load |")
+    if args.errors:
+        head += " torch f32 Q err | torch f32 grad err | fused f32 Q err | fused f32 grad err |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for size, count, soft in itertools.product(args.sizes, args.sources, args.maps):
+        height, width = SIZES[size]
+        sources, focus_map = benchmark_stack(height, width, count, soft == "soft")
+        fused = sources.mean(0)
+        s, y, m = to_torch(sources, fused, focus_map, torch.float32)
+        for variant, window, threads in itertools.product(args.variants, args.windows, args.threads):
+            set_threads(threads)
+            load = os.getloadavg()[0]
+            timing = {name: time_ns(engine(s, m, window, variant), y, args.repeats) for name, engine in ENGINES.items()}
+            line = (f"| {size:g} | {width}x{height} | {variant} | {window} | {count} | {soft} | {threads} | "
+                    f"{timing['torch'][0]:.1f} | {timing['fused'][0]:.1f} | "
+                    f"{timing['torch'][0] / timing['fused'][0]:.1f} | {timing['torch'][1]:.1f} | "
+                    f"{timing['fused'][1]:.1f} | {load:.2f} |")
+            if args.errors:
+                errors = float32_errors(sources, fused, focus_map, window, variant)
+                line += "".join(f" {e:.1e} |" for name in ENGINES for e in errors[name])
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

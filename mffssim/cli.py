@@ -60,7 +60,7 @@ def _integer(what: str, accept) -> Callable[[str], int]:
 
 _odd_window = _integer("an odd positive integer", lambda v: v >= 1 and v % 2 == 1)
 _positive_int = _integer("a non-negative integer", lambda v: v >= 0)
-_threads = _integer("a positive integer (torch CPU threads)", lambda v: v >= 1)
+_threads = _integer("a positive integer (CPU threads)", lambda v: v >= 1)
 
 
 def _positive_float(text: str) -> float:
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mffssim`` command (one sub-command: ``fuse``)."""
     from . import __version__
     from .fusion import DETECTORS, INITS, KEEPS, OPTIMIZERS, VARIANTS
+    from .kernels import ENGINES
 
     parser = _Parser(prog=PROG, description="Multi-focus image fusion by MFF-SSIM optimisation.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -163,9 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="best: the iterate with the highest Q (default, never below the start); "
                            "last: the last iterate (the authors' code)")
     fuse.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    fuse.add_argument("--engine", choices=ENGINES, default="torch",
+                      help="what evaluates the objective: torch (default), fused (the numba kernels: CPU, full frame) "
+                           "or auto (fused on the CPU's full frame, torch on CUDA and for the band solver)")
     fuse.add_argument("--threads", type=_threads, default=DEFAULT_THREADS, metavar="N",
-                      help=f"torch CPU threads (default: {DEFAULT_THREADS}: on a busy 2-core machine two threads made a "
-                           "512x512 fusion 6-15x slower, and one thread needs only about 2 CPU-seconds for it)")
+                      help=f"CPU threads of torch and of the fused kernels (default: {DEFAULT_THREADS}: on a busy 2-core "
+                           "machine two torch threads made a 512x512 fusion 6-15x slower)")
     fuse.add_argument("--max-memory", type=_positive_float, metavar="MIB",
                       help="memory budget of the process in MiB (2**20 bytes); the band solver caches what fits "
                            "and the command stops with exit status 1 before fusing when the estimate exceeds it")
@@ -305,11 +309,12 @@ def run_fuse(args: argparse.Namespace) -> None:
 
     from ._device import resolve_device
     from .fusion import describe_solver, fuse
+    from .kernels import set_threads
     from .ssim import window_size
 
     output = Path(args.output)
     _check_outputs(args)
-    torch.set_num_threads(args.threads)  # for this process: main() is the command
+    set_threads(args.threads)  # for this process: main() is the command
     if len(args.sources) < 2:
         raise CommandError(f"{args.sources[0]}: multi-focus fusion needs at least two sources, got one")
     try:
@@ -336,7 +341,7 @@ def run_fuse(args: argparse.Namespace) -> None:
         raise CommandError(f"{args.sources[0]}: the image ({width}x{height}) is smaller than the window {window}")
     options = dict(window=window, variant=args.variant, optimizer=args.optimizer, lr=args.lr,
                    iterations=args.iterations, tol=args.tol, init=args.init, keep=args.keep,
-                   progress=not args.quiet, max_memory_mb=args.max_memory)
+                   progress=not args.quiet, max_memory_mb=args.max_memory, engine=args.engine)
     if args.map is None and args.detector == "resnet" and len(sources) > 2:
         result = _fuse_sequential(args, sources, device, fuse, options)
     else:

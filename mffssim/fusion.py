@@ -37,10 +37,12 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +54,7 @@ from ._device import resolve_device
 from ._memory import MB, MemoryBudgetError, band_fixed_bytes, full_frame_bytes, resident_bytes
 from .band import BandObjective, moving_mask
 from .focus import laplacian_labels, one_hot
+from .kernels import ENGINES, fused_objective_class
 from .ssim import MFFSSIMObjective, window_size
 from .stack import CodedStack, decode, frames
 
@@ -68,6 +71,8 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # label change and evaluate only the tiles that reach the others (mffssim/band.py); "auto": band for
 # one-hot maps, the paper variant and the pixel-wise start on frames of BAND_MIN_PIXELS or more
 SOLVERS = ("auto", "full", "band")
+# "fused": the numba kernels of mffssim/kernels (CPU, full frame); "torch": MFFSSIMObjective (any device; the
+# band solver's tiles); "auto": fused on the CPU's full frame, torch otherwise or when numba cannot run here
 # measured (benchmarks/bench_large.py, 1 thread, a shared machine): at 1-4 MP the band solver needs half the
 # memory of the full frame or less (4 MP: 0.9-1.2 GB against 2.4 GB) but up to a third more CPU time, so it is
 # taken where the full frame's memory grows large (24 MP: 11.6 GB)
@@ -105,7 +110,7 @@ class FusionResult:
     stopped_early: bool = False  # True when tol stopped the run before `iterations` steps
     returned_iteration: int | None = None  # index in trace of the returned image; None: the last one
     settings: dict = field(default_factory=dict)
-    solver: dict = field(default_factory=dict)  # which solver ran and why; band: radius, tiles, shares
+    solver: dict = field(default_factory=dict)  # which solver and engine ran and why; band: radius, tiles, shares
 
     @property
     def q(self) -> float:
@@ -355,9 +360,63 @@ def _band_cache_budget(band: BandObjective, max_memory_mb: float, count: int) ->
     return left
 
 
+def _choose_engine(engine: str, solver: str, device: torch.device) -> tuple[str, str]:
+    """The engine to try and why ("auto" may still fall back to torch when numba fails: :func:`_objective`)."""
+    if engine == "fused":
+        if device.type != "cpu":
+            raise ValueError(f"engine: 'fused' runs on the CPU, not on {device}")
+        if solver == "band":
+            raise ValueError("engine: the band solver runs on the torch engine: use engine='torch' or 'auto'")
+        return "fused", "asked"
+    if engine == "torch":
+        return "torch", "asked"
+    if device.type != "cpu":
+        return "torch", f"auto: device {device}"
+    if solver == "band":
+        return "torch", "auto: the band solver's tiles"
+    return "fused", "auto: CPU"
+
+
+def _objective(engine: str, reason: str, x: torch.Tensor, m: torch.Tensor, window: int, variant: str):
+    """The full frame's objective on ``engine``, with the engine and reason that ran. ``auto``'s fused choice
+    falls back to torch with a warning when numba cannot be imported or cannot compile the kernels."""
+    if engine == "fused":
+        try:
+            fused = fused_objective_class()
+            fused.compile(variant, x.dtype)
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            if reason == "asked":
+                raise
+            why = f"{type(error).__name__}: {error}".splitlines()[0]
+            warnings.warn(f"engine: the fused engine cannot run here ({why}); using the torch engine",
+                          RuntimeWarning, stacklevel=3)
+            log.warning("engine: the fused engine cannot run here (%s); using the torch engine", why)
+            engine, reason = "torch", f"auto: fused failed ({why})"
+        else:
+            return fused(x, m, window, variant), engine, reason
+    return MFFSSIMObjective(x, m, window, variant), engine, reason
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None):
+    """Run the block with torch on ``threads`` CPU threads (None: as it is), then restore its count. Beside
+    the fused engine (numba's threads) torch only takes the optimiser's elementwise steps, and on a busy
+    machine its threads cost more than they give (benchmarks/bench_threads.py)."""
+    before = torch.get_num_threads()
+    if threads is not None and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def describe_solver(info: dict) -> str:
-    """One log line for ``FusionResult.solver``: frame size, solver and why, tiles and band shares."""
+    """One log line for ``FusionResult.solver``: frame size, solver and why, engine and why, tiles and band shares."""
     text = f"{info['frame']}: solver {info['solver']} ({info['reason']})"
+    if info.get("engine") is not None:
+        text += f", engine {info['engine']} ({info['engine_reason']})"
     if info.get("band_radius") is not None:
         text += f", band radius {info['band_radius']}, moving {100 * info['moving_share']:.1f} %"
     if info["solver"] == "band":
@@ -389,6 +448,7 @@ def fuse(
     band_radius: int | str | None = "auto",
     tile: int | tuple[int | None, int | None] | None = None,
     max_memory_mb: float | None = None,
+    engine: str = "torch",
 ) -> FusionResult:
     """Fuse K registered sources by maximising the MFF-SSIM index Q (Algorithm 1).
 
@@ -430,6 +490,12 @@ def fuse(
         many tile objectives between steps as fit (the others are rebuilt at every step: slower, same
         values); MemoryBudgetError (a MemoryError) when even without them, or for the full frame, the
         estimate exceeds it.
+    engine : "torch" (default), "fused" or "auto": what evaluates Q and dQ/dY. "torch" is the torch engine
+        (any device, and the band solver's tiles); "fused" the numba kernels (mffssim/kernels: CPU, full
+        frame; the same Q and dQ/dY to float64 round-off, several times faster); "auto" takes the fused engine
+        on the CPU's full frame and torch otherwise, and falls back to torch with a warning when numba cannot
+        run. torch stays the default while float32 solves on the two engines can end apart on ground-truth
+        pairs (once by 4.7 dB of PSNR; README). The engine and why are logged and kept in ``result.solver``.
 
     Returns
     -------
@@ -473,6 +539,7 @@ def fuse(
         raise ValueError("band_radius: frozen pixels need a one-hot focus map")
     if radius is not None and not (isinstance(init, str) and init == "pixelwise"):
         raise ValueError("band_radius: frozen pixels keep their pixel-wise value: use init='pixelwise'")
+    engine, engine_reason = _choose_engine(_choose("engine", engine, ENGINES), chosen, torch_device)
     info = {"solver": chosen, "reason": reason, "band_radius": radius, "frame": f"{width}x{height}"}
 
     started = time.perf_counter()
@@ -498,18 +565,19 @@ def fuse(
                     f"K = {count} needs about {need / MB:.0f} MiB{hint}")
         x = torch.from_numpy(sources).permute(0, 3, 1, 2).to(device=torch_device, dtype=torch_dtype).contiguous()
         m = torch.from_numpy(focus_map).to(device=torch_device, dtype=torch_dtype)
-        objective = MFFSSIMObjective(x, m, window, variant)
+        objective, engine, engine_reason = _objective(engine, engine_reason, x, m, window, variant)
         start_image = _initial_image(init, sources, focus_map)
         y = torch.from_numpy(start_image).permute(2, 0, 1).to(device=torch_device, dtype=torch_dtype).contiguous()
         if radius is not None:
             moving = moving_mask(labels, radius)
             objective = _Frozen(objective, torch.from_numpy(moving).to(device=torch_device, dtype=torch_dtype))
             info["moving_share"] = float(moving.mean())
+    info.update(engine=engine, engine_reason=engine_reason)
     log.info("%s", describe_solver(info))
     steps = _OPTIMIZER_CLASSES[optimizer](y, float(lr), int(iterations))
 
     trace = torch.empty(iterations + 1, dtype=torch.float64, device=torch_device)
-    with torch.no_grad():
+    with torch.no_grad(), _torch_threads(1 if engine == "fused" else None):
         q, grad = objective.value_and_grad(y)
         trace[0] = q
         best = _BestIterate(y, float(q)) if keep == "best" else None

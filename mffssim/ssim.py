@@ -347,23 +347,7 @@ class MFFSSIMObjective:
         # variant only), so that Q and dQ/dY are the tile's share of the frame's.
         if count is not None and variant != "paper":
             raise ValueError("count: only the paper variant takes a frame's patch count")
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        if not isinstance(sources, torch.Tensor) or sources.ndim != 4:
-            raise ValueError(f"sources must be a (K, C, H, W) tensor, got {_describe(sources)}")
-        if sources.dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"sources must be float32 or float64, got {sources.dtype}")
-        k, c, h, w = sources.shape
-        if k < 2:
-            raise ValueError(f"sources: need K >= 2 source images, got K = {k}")
-        if not isinstance(focus_map, torch.Tensor) or tuple(focus_map.shape) != (k, h, w):
-            raise ValueError(f"focus_map must have shape {(k, h, w)} (K, H, W), got {_describe(focus_map)}")
-        self.window = check_window(window, h, w, name="MFFSSIMObjective: window")
-        self.variant = variant
-        self.dtype = sources.dtype
-        self.device = sources.device
-        self.shape = (c, h, w)
-        self.num_sources = k
+        k, c, h, w = check_objective_inputs(self, sources, focus_map, window, variant)
         self.radius = self.window // 2
         # One shift for every image: window statistics are shift-invariant except the means, which get
         # it back; centred values keep float32 products and sums small on bright flat images.
@@ -510,6 +494,29 @@ class MFFSSIMObjective:
         self._check_fused(fused)
         evaluate = self._paper if self.variant == "paper" else self._reference
         return evaluate(fused.detach(), False)[0]
+
+
+def check_objective_inputs(objective, sources, focus_map, window, variant: str) -> tuple[int, int, int, int]:
+    """Check an objective's arguments and set its ``window``, ``variant``, ``dtype``, ``device``, ``shape``
+    (C, H, W) and ``num_sources``; returns (K, C, H, W). Shared by both engines, so they refuse alike."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    if not isinstance(sources, torch.Tensor) or sources.ndim != 4:
+        raise ValueError(f"sources must be a (K, C, H, W) tensor, got {_describe(sources)}")
+    if sources.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"sources must be float32 or float64, got {sources.dtype}")
+    k, c, h, w = sources.shape
+    if k < 2:
+        raise ValueError(f"sources: need K >= 2 source images, got K = {k}")
+    if not isinstance(focus_map, torch.Tensor) or tuple(focus_map.shape) != (k, h, w):
+        raise ValueError(f"focus_map must have shape {(k, h, w)} (K, H, W), got {_describe(focus_map)}")
+    objective.window = check_window(window, h, w, name=f"{type(objective).__name__}: window")
+    objective.variant = variant
+    objective.dtype = sources.dtype
+    objective.device = sources.device
+    objective.shape = (c, h, w)
+    objective.num_sources = k
+    return k, c, h, w
 
 
 def _describe(value) -> str:

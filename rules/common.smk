@@ -253,7 +253,7 @@ def needs_official(dataset):
 
 # --------------------------------------------------------------------- the MFF-SSIM solver's params
 # keyword arguments of mffssim.fuse that come from config `fusion`
-SOLVER_KEYS = ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype", "max_memory_mb")
+SOLVER_KEYS = ("optimizer", "lr", "iterations", "tol", "init", "keep", "device", "dtype", "engine", "max_memory_mb")
 # what a fuse job asks the scheduler for without a budget (config fusion.max_memory_mb), and beside one
 FUSE_MEM_MB = 4000
 

@@ -3,13 +3,12 @@ from _wf import load_image_set, start
 
 logger = start(snakemake)
 
-import torch
-
+from mffssim.kernels import set_threads
 from mffssim import read_focus_map
 from mffssim.workflow.experiments.report_io import write_rows
 from mffssim.workflow.experiments.robustness import robustness_study
 
-torch.set_num_threads(snakemake.threads)
+set_threads(snakemake.threads)
 params = snakemake.params
 files, sources, _, reference = load_image_set(params.set_dir, reference=True)
 if files.focus_map is None:

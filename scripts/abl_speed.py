@@ -3,12 +3,11 @@ from _wf import start
 
 logger = start(snakemake)
 
-import torch
-
+from mffssim.kernels import set_threads
 from mffssim.workflow.experiments.report_io import write_rows, write_text
 from mffssim.workflow.experiments.speed import speed_figure, speed_study, summary_markdown
 
-torch.set_num_threads(snakemake.threads)
+set_threads(snakemake.threads)
 study, fuse = dict(snakemake.params.study), dict(snakemake.params.fuse)
 rows = speed_study(**study, fuse_options=fuse, progress=lambda row: logger.info("%s", row))
 write_rows(rows, snakemake.output.csv)

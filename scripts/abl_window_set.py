@@ -3,12 +3,11 @@ from _wf import load_image_set, start
 
 logger = start(snakemake)
 
-import torch
-
+from mffssim.kernels import set_threads
 from mffssim.workflow.experiments.report_io import write_rows
 from mffssim.workflow.experiments.window import window_study
 
-torch.set_num_threads(snakemake.threads)
+set_threads(snakemake.threads)
 params = snakemake.params
 if params.set_dir is None:  # embedded: made in memory at the study's own size (wider windows than the default run's)
     from mffssim.datasets import make_embedded_set

@@ -7,13 +7,12 @@ logger = start(snakemake)
 
 from pathlib import Path
 
-import torch
-
 from mffssim import fuse, window_size, write_focus_map, write_image
 from mffssim.detector.inference import compose_step_maps, fuse_sequential
+from mffssim.kernels import set_threads
 from mffssim.workflow.quality import fusion_record, write_fusion_record
 
-torch.set_num_threads(snakemake.threads)
+set_threads(snakemake.threads)
 params = snakemake.params
 loaded = load_image_set(params.set_dir)
 sources = loaded.sources
@@ -30,7 +29,7 @@ def fuse_step(pair, focus_map):
     """One pairwise MFF-SSIM fusion; keeps its Q trace."""
     result = fuse(pair, focus_map, window=window, variant=params.variant, optimizer=params.optimizer,
                   lr=params.lr, iterations=params.iterations, tol=params.tol, init=params.init, keep=params.keep,
-                  device=params.device, dtype=params.dtype, max_memory_mb=params.max_memory_mb, progress=True)
+                  device=params.device, dtype=params.dtype, engine=params.engine, max_memory_mb=params.max_memory_mb, progress=True)
     traces.append([float(q) for q in result.trace])
     results.append(result)
     logger.info("step %d: %d iterations in %.2f s, Q %.6f -> %.6f", len(traces), result.iterations,

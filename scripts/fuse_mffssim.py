@@ -4,12 +4,11 @@ from _wf import check_scene, load_image_set, start, write_trace
 
 logger = start(snakemake)
 
-import torch
-
 from mffssim import fuse, read_focus_map, window_size, write_focus_map, write_image
+from mffssim.kernels import set_threads
 from mffssim.workflow.quality import fusion_record, write_fusion_record
 
-torch.set_num_threads(snakemake.threads)
+set_threads(snakemake.threads)
 params = snakemake.params
 loaded = load_image_set(params.set_dir)
 sources = loaded.sources
@@ -34,6 +33,7 @@ result = fuse(
     keep=params.keep,
     device=params.device,
     dtype=params.dtype,
+    engine=params.engine,
     max_memory_mb=params.max_memory_mb,
     progress=True,
 )

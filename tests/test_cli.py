@@ -157,3 +157,12 @@ def test_version_prints_the_package_version(capsys):
     assert capsys.readouterr().out.strip() == f"mffssim {mffssim.__version__}"
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     assert re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1) == mffssim.__version__
+
+
+@pytest.mark.parametrize("engine", ["torch", "fused"])
+def test_fuse_engine_option_is_used_and_reported(tmp_path, engine, capsys):
+    sources = _write_pair(tmp_path)
+    out = tmp_path / "fused.png"
+    assert main(["fuse", *sources, "-o", str(out), "--iterations", "3", "--window", "5", "--engine", engine]) == 0
+    assert f"engine {engine} (asked)" in capsys.readouterr().err
+    assert main(["fuse", *sources, "-o", str(out), "--engine", "numba", "-q"]) == 2

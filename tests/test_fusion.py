@@ -73,7 +73,8 @@ def test_adam_equals_a_torch_adam_loop_on_the_closed_form_gradient(variant, dtyp
     fmap = laplacian_focus_map(sources, WINDOW)
     iterations = 25
     result = fuse(sources, fmap, window=WINDOW, variant=variant, optimizer="adam", lr=1e-3,
-                  iterations=iterations, tol=None, init="mean", keep="last", device="cpu", dtype=dtype)
+                  iterations=iterations, tol=None, init="mean", keep="last", device="cpu", dtype=dtype,
+                  engine="torch")
     # the authors' loop: loss (1 - Q)/2 through the closed-form gradient, torch.optim.Adam, clamp
     torch_dtype = getattr(torch, dtype)
     objective = _objective(sources, fmap, variant, torch_dtype)

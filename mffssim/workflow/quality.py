@@ -46,7 +46,8 @@ def fusion_record(results: Sequence) -> dict:
 
     Keys: ``iterations`` (steps taken, summed over the runs), ``stopped_early`` (any run stopped by ``tol``),
     ``returned_iteration`` (of the last run), ``seconds`` (solver wall time, summed), ``q_start`` (Q of the
-    first run's start), ``q`` (Q of the last run's returned image), and ``steps``: the same per run.
+    first run's start), ``q`` (Q of the last run's returned image), ``engine`` (what evaluated Q in the last
+    run: "fused" or "torch", None when not recorded), and ``steps``: the same per run.
     Q here is the solver's own objective (its variant, its map).
     """
     if not results:
@@ -59,6 +60,7 @@ def fusion_record(results: Sequence) -> dict:
             "seconds": float(r.seconds),
             "q_start": float(r.trace[0]),
             "q": float(r.q),
+            "engine": (r.solver or {}).get("engine"),
         }
         for r in results
     ]
@@ -69,6 +71,7 @@ def fusion_record(results: Sequence) -> dict:
         "seconds": sum(s["seconds"] for s in steps),
         "q_start": steps[0]["q_start"],
         "q": steps[-1]["q"],
+        "engine": steps[-1]["engine"],
         "steps": steps,
     }
 
