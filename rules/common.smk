@@ -2,6 +2,7 @@
 # set, wildcard constraints and input functions (no rules here).
 import dataclasses
 import functools
+import hashlib
 import math
 import shutil
 import sys
@@ -281,7 +282,9 @@ DETECTOR_DIR = "results/detector"
 
 def detector_settings():
     """The DetectorConfig mapping of config `detector:` (workflow-only keys left out, the VOC root resolved)."""
-    settings = {k: v for k, v in config["detector"].items() if k not in ("threads", "device", "tile", "voc2012_root")}
+    settings = {
+        k: v for k, v in config["detector"].items() if k not in ("threads", "device", "tile", "voc2012_root", "weights")
+    }
     if settings["source"] == "voc_seg_samples":
         settings["root"] = f"{DATA}/voc_seg_samples"
     elif settings["source"] == "voc2012":
@@ -292,6 +295,33 @@ def detector_settings():
             )
         settings["root"] = str(Path(root).expanduser())
     return settings
+
+
+def detector_trains():
+    """Whether the run trains its own detector (config detector.weights: train) rather than taking a file."""
+    return config["detector"]["weights"] == "train"
+
+
+def detector_weights():
+    """The weights file the ResNet rules map with: results/detector/weights.pt when the run trains, else the
+    file config detector.weights names (ours, or the authors' block8_feat128.pth)."""
+    if detector_trains():
+        return f"{DETECTOR_DIR}/weights.pt"
+    path = Path(config["detector"]["weights"]).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"config key detector.weights: {path}: no such weights file (or use 'train')")
+    return str(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _file_sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def detector_weights_sha256():
+    """sha256 of a given weights file (a map rule's param, so other weights rerun the maps); trained weights
+    are a rule's output, which reruns the maps by itself."""
+    return None if detector_trains() else _file_sha256(detector_weights())
 
 
 def detector_training_data(wildcards):
@@ -334,7 +364,7 @@ def final_outputs():
         targets += [f"results/figures/{dataset}/panel_{s}.png" for s in set_ids]
         if any(m.startswith("mffssim_") for m in dataset_methods(dataset)):
             targets.append(f"results/figures/{dataset}/convergence.png")
-    if resnet_used():  # the detector's loss curve and held-out evaluation (rules/detector.smk)
+    if resnet_used() and detector_trains():  # the detector's loss curve and held-out evaluation (rules/detector.smk)
         targets += [f"{DETECTOR_DIR}/loss.png", f"{DETECTOR_DIR}/evaluation.csv", f"{DETECTOR_DIR}/evaluation.md"]
     return targets
 

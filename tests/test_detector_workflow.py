@@ -118,3 +118,23 @@ def test_default_config_plans_training_detection_and_ms_resnet(tmp_path):
     assert jobs["fuse_pixelwise"] == 3 * n_sets  # lap, given, resnet
     assert "results/embedded/chelsea_k3/mffssim_paper-resnet/fused.png" in proc.stdout  # K = 3 too
     assert "results/detector/evaluation.md" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_weights_file_replaces_training_and_its_hash_is_a_param(tmp_path):
+    from test_detector_authors import their_state_dict
+
+    torch.save(their_state_dict(4, 1), tmp_path / "block8_feat128.pth")
+    config = tmp_path / "weights.yaml"
+    config.write_text(f"detector:\n  weights: {tmp_path / 'block8_feat128.pth'}\n")
+    proc = snakemake(tmp_path, "-n", configs=(config,))
+    assert proc.returncode == 0, failure_text(proc)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert "train_detector" not in jobs and jobs["detect_resnet"] > 0
+    assert "results/detector/evaluation.md" not in proc.stdout
+    rules_text = (Path(__file__).parent.parent / "rules" / "detector.smk").read_text()
+    assert rules_text.count("weights_sha256=detector_weights_sha256()") == 2  # both map rules
+    config.write_text(f"detector:\n  weights: {tmp_path / 'missing.pth'}\n")
+    proc = snakemake(tmp_path, "-n", configs=(config,))
+    assert proc.returncode != 0 and "config key detector.weights" in proc.stdout + proc.stderr
+    assert "missing.pth" in proc.stdout + proc.stderr

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 
 from mffssim.defocus import defocus_pair
 from mffssim.detector.masks import random_mask, read_voc_mask
+from mffssim.detector.network import GRAY_WEIGHTS
 from mffssim.io import read_image
 
 # scikit-image images that ship with the package (no download). Training uses none of the images the
@@ -34,13 +35,22 @@ EMBEDDED_TRAIN = ("rocket", "brick", "moon", "page", "text", "immunohistochemist
 EMBEDDED_HELDOUT = ("camera", "coins", "astronaut", "coffee", "chelsea")
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Float32 ``(H, W)`` gray image from ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` in [0, 1] (ITU-R 709 luma)."""
+def to_gray(image: np.ndarray, gray: str = "bt709") -> np.ndarray:
+    """Float32 ``(H, W)`` gray image from ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` in [0, 1].
+
+    ``gray`` names the luma weights of colour images (:data:`mffssim.detector.network.GRAY_WEIGHTS`):
+    ``bt709`` (scikit-image's ``rgb2gray``, this project's training) or ``bt601`` (0.299 / 0.587 / 0.114,
+    kornia's ``RgbToGrayscale``, which the authors' network was trained with).
+    """
+    if gray not in GRAY_WEIGHTS:
+        raise ValueError(f"gray must be one of {sorted(GRAY_WEIGHTS)}, got {gray!r}")
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    elif image.ndim == 3 and image.shape[2] == 3:
+    elif image.ndim == 3 and image.shape[2] == 3 and gray == "bt709":
         image = color.rgb2gray(image).astype(np.float32)
+    elif image.ndim == 3 and image.shape[2] == 3:
+        image = image @ np.asarray(GRAY_WEIGHTS[gray], dtype=np.float32)
     if image.ndim != 2:
         raise ValueError(f"expected a gray or RGB image (H, W[, 1|3]), got shape {image.shape}")
     return image
