@@ -280,20 +280,30 @@ def solver_params(**overrides):
 DETECTOR_DIR = "results/detector"
 
 
+DETECTOR_DOWNLOADS = ("voc_seg_samples", "mf_voc_subset", "nyu_d_100")  # training sources the run downloads
+
+
+def detector_sources():
+    """The training sources of config detector.source, as a list."""
+    source = config["detector"]["source"]
+    return [source] if isinstance(source, str) else list(source)
+
+
 def detector_settings():
-    """The DetectorConfig mapping of config `detector:` (workflow-only keys left out, the VOC root resolved)."""
-    settings = {
-        k: v for k, v in config["detector"].items() if k not in ("threads", "device", "tile", "voc2012_root", "weights")
-    }
-    if settings["source"] == "voc_seg_samples":
-        settings["root"] = f"{DATA}/voc_seg_samples"
-    elif settings["source"] == "voc2012":
-        root = config["detector"]["voc2012_root"]
-        if not root:
-            raise ConfigError(
-                "config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)"
-            )
-        settings["root"] = str(Path(root).expanduser())
+    """The DetectorConfig mapping of config `detector:` (workflow-only keys left out, each source's root resolved)."""
+    workflow_only = ("threads", "device", "tile", "voc2012_root", "folder_root", "weights")
+    settings = {k: v for k, v in config["detector"].items() if k not in workflow_only}
+    roots = {s: f"{DATA}/{s}" for s in detector_sources() if s in DETECTOR_DOWNLOADS}
+    for source, key, what in (
+        ("voc2012", "voc2012_root", "the folder holding VOCdevkit/"),
+        ("folder", "folder_root", "the folder of images"),
+    ):
+        if source in detector_sources():
+            root = config["detector"][key]
+            if not root:
+                raise ConfigError(f"config key detector.{key}: required when detector.source has '{source}' ({what})")
+            roots[source] = str(Path(root).expanduser())
+    settings["root"] = roots or None
     return settings
 
 
@@ -303,10 +313,18 @@ def detector_trains():
 
 
 def detector_weights():
-    """The weights file the ResNet rules map with: results/detector/weights.pt when the run trains, else the
-    file config detector.weights names (ours, or the authors' block8_feat128.pth)."""
+    """The weights file the ResNet rules map with: results/detector/weights.pt when the run trains, the
+    package's own (mffssim/detector/weights/focusnet.pt) for `shipped`, else the file config
+    detector.weights names (ours, or the authors' block8_feat128.pth)."""
     if detector_trains():
         return f"{DETECTOR_DIR}/weights.pt"
+    if config["detector"]["weights"] == "shipped":
+        from mffssim.detector.shipped import shipped_weights
+
+        try:
+            return str(shipped_weights())
+        except FileNotFoundError as error:
+            raise ConfigError(f"config key detector.weights: shipped, but {error}") from None
     path = Path(config["detector"]["weights"]).expanduser()
     if not path.is_file():
         raise ConfigError(f"config key detector.weights: {path}: no such weights file (or use 'train')")
@@ -325,8 +343,8 @@ def detector_weights_sha256():
 
 
 def detector_training_data(wildcards):
-    """The downloaded VOC samples when the detector trains on them; nothing otherwise."""
-    return [data_index("voc_seg_samples")] if config["detector"]["source"] == "voc_seg_samples" else []
+    """The downloaded data sets the detector trains on (VOC samples, MF-VOC, NYU-D-100); nothing otherwise."""
+    return [data_index(s) for s in detector_sources() if s in DETECTOR_DOWNLOADS]
 
 
 def resnet_used():

@@ -99,3 +99,35 @@ rule fuse_ms_resnet:
         weights_sha256=detector_weights_sha256(),
     script:
         "../scripts/detector_fuse.py"
+
+
+# target `detector` (config/detector.yaml): the trained weights as the package ships them, float16, with
+# their record (training config, data checksums, code version, held-out figures) beside them
+rule export_detector:
+    input:
+        detector_training_data,
+        weights=rules.train_detector.output.weights,
+        evaluation=rules.train_detector.output.evaluation,
+    output:
+        weights=f"{DETECTOR_DIR}/shipped/focusnet.pt",
+        record=f"{DETECTOR_DIR}/shipped/focusnet.json",
+    log:
+        "logs/detector/export.log",
+    benchmark:
+        "results/benchmarks/detector/export.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        settings=detector_settings(),
+        roots=lambda wc: {s: f"{DATA}/{s}" for s in detector_sources() if s in DETECTOR_DOWNLOADS},
+    script:
+        "../scripts/detector_export.py"
+
+
+rule detector:
+    input:
+        rules.export_detector.output,

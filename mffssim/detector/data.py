@@ -10,6 +10,7 @@ so the network cannot learn 'source 1 is the foreground'. Sample ``i`` of epoch 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ from skimage import color, transform
 from torch.utils.data import Dataset
 
 from mffssim.defocus import defocus_pair
-from mffssim.detector.masks import random_mask, read_voc_mask
+from mffssim.detector.masks import DERIVED_LEVELS, DERIVED_WINDOW, derived_matte, random_mask, read_voc_mask
 from mffssim.detector.network import GRAY_WEIGHTS
-from mffssim.io import read_image
+from mffssim.io import find_image_sets, read_image
 
 # scikit-image images that ship with the package (no download). Training uses none of the images the
 # embedded fusion sets are made of (mffssim.datasets.embedded: camera, coins, grass, gravel, astronaut,
@@ -132,17 +133,72 @@ def voc2012_scenes(root: str | os.PathLike, *, masks: str = "SegmentationObject"
     return scenes
 
 
+def _derived(reference: Path, source_1: Path, source_2: Path, window: int, levels: float) -> np.ndarray:
+    try:
+        return derived_matte(*(to_gray(read_image(p)) for p in (reference, source_1, source_2)),
+                             window=window, levels=levels)[0]
+    except ValueError as error:
+        raise ValueError(f"{reference.parent}: no focus matte can be derived ({error})") from None
+
+
+def reference_pair_scenes(root: str | os.PathLike, *, window: int = DERIVED_WINDOW,
+                          levels: float = DERIVED_LEVELS) -> list[Scene]:
+    """Scenes from a folder of synthetic pairs ``<id>/reference.* + source_1.* + source_2.*`` (the layout of
+    MF-VOC and NYU-D-100): the all-in-focus reference with the matte derived from the pair
+    (:func:`mffssim.detector.masks.derived_matte`)."""
+    root = Path(root)
+    found = find_image_sets(root).values() if root.is_dir() else ()
+    scenes = [Scene(files.set_id, lambda f=files.reference: read_image(f),
+                    lambda f=(files.reference, *files.sources): _derived(*f, window, levels))
+              for files in found if files.reference is not None and len(files.sources) == 2]
+    if not scenes:
+        raise FileNotFoundError(f"{root}: no <id>/reference + source_1 + source_2 folders found")
+    return scenes
+
+
+def folder_scenes(root: str | os.PathLike, *, void: float = 0.5, window: int = DERIVED_WINDOW,
+                  levels: float = DERIVED_LEVELS) -> list[Scene]:
+    """Scenes from a folder laid out as ``voc_seg_samples`` (``<id>/image.png + mask.png``) or as MF-VOC
+    (``<id>/reference + source_1 + source_2``), whichever it holds."""
+    root = Path(root)
+    if any(root.glob("*/mask.png")):
+        return voc_seg_scenes(root, void=void)
+    if any(root.glob("*/reference.*")):
+        return reference_pair_scenes(root, window=window, levels=levels)
+    raise FileNotFoundError(f"{root}: neither <id>/image.png + mask.png nor <id>/reference + source_1 + "
+                            "source_2 folders")
+
+
+# the training sources by name: embedded needs no root, the others read one
+REFERENCE_PAIR_SOURCES = ("mf_voc_subset", "nyu_d_100")
+SOURCES = ("embedded", "voc_seg_samples", "voc2012", *REFERENCE_PAIR_SOURCES, "folder")
+
+
 def make_scenes(source: str, root: str | os.PathLike | None = None, **options) -> list[Scene]:
-    """Scenes by source name: ``embedded`` (``names=``), ``voc_seg_samples`` or ``voc2012`` (need ``root``)."""
+    """Scenes by source name: ``embedded`` (``names=``); ``voc_seg_samples``, ``voc2012``, ``mf_voc_subset``,
+    ``nyu_d_100`` (mattes derived from their pairs) and ``folder`` (either layout) need ``root``."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown training source {source!r} ({', '.join(SOURCES)})")
     if source == "embedded":
         return embedded_scenes(**options)
     if root is None:
         raise ValueError(f"training source {source!r} needs a root folder")
-    if source == "voc_seg_samples":
-        return voc_seg_scenes(root, **options)
-    if source == "voc2012":
-        return voc2012_scenes(root, **options)
-    raise ValueError(f"unknown training source {source!r} (embedded, voc_seg_samples, voc2012)")
+    readers = {"voc_seg_samples": voc_seg_scenes, "voc2012": voc2012_scenes, "folder": folder_scenes}
+    return readers.get(source, reference_pair_scenes)(root, **options)
+
+
+def split_by_image(scenes: Sequence[Scene], heldout_share: float, seed: int = 0) -> tuple[list[Scene], list[Scene]]:
+    """``(training, held-out)`` scenes: a scene is held out when a hash of ``(seed, its name)`` falls in the
+    lowest ``heldout_share`` of its range. Whole images go one way, never crops; the split of an image
+    does not change when others are added."""
+    if not 0.0 <= heldout_share < 1.0:
+        raise ValueError(f"heldout_share must lie in [0, 1), got {heldout_share}")
+    training, heldout = [], []
+    for scene in scenes:
+        digest = hashlib.sha256(f"{seed}:{scene.name}".encode()).digest()
+        draw_ = int.from_bytes(digest[:8], "big") / 2**64
+        (heldout if draw_ < heldout_share else training).append(scene)
+    return training, heldout
 
 
 def _window(array: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
@@ -219,8 +275,8 @@ class SyntheticPairs(Dataset):
         self.epoch = int(epoch)
 
     def _scene(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
-        # small scene sets (embedded, samples) stay in memory; large ones (VOC) are read per sample
-        if len(self.scenes) > 64:
+        # small scene sets (embedded, samples, MF-VOC, NYU-D-100) stay in memory; VOC 2012 is read per sample
+        if len(self.scenes) > 512:
             return self.scenes[index].load()
         if index not in self._cache:
             self._cache[index] = self.scenes[index].load()

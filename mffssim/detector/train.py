@@ -33,9 +33,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def save_weights(model: FocusNet, path: str | os.PathLike, **metadata: Any) -> None:
-    """Write the weights with the architecture hyper-parameters (and any metadata), atomically."""
+def save_weights(model: FocusNet, path: str | os.PathLike, *, half: bool = False, **metadata: Any) -> None:
+    """Write the weights with the architecture hyper-parameters (and any metadata), atomically; ``half``
+    stores the floating-point tensors as float16 (half the size; :func:`load_model` widens them again)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     payload = {"hyperparameters": model.hyperparameters(), "state_dict": state, "metadata": metadata}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
