@@ -101,7 +101,7 @@ rule fuse_ms_resnet:
         "../scripts/detector_fuse.py"
 
 
-# target `detector` (config/detector.yaml): the trained weights as the package ships them, float16, with
+# target `detector` (config/detector.yaml): the trained weights as the package ships them (float32), with
 # their record (training config, data checksums, code version, held-out figures) beside them
 rule export_detector:
     input:

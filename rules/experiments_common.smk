@@ -133,6 +133,36 @@ def _ablation(name):
     return list(function()) if function is not None else []
 
 
+def detector_facts():
+    """Source, size and schedule of the ResNet detector the run maps with: config `detector` when it trains,
+    the record shipped beside the package's weights, or (another file) its network's size, schedule unknown."""
+    keys = ("source", "width", "blocks", "epochs", "samples_per_epoch")
+    if detector_trains():
+        return {k: config["detector"][k] for k in keys}
+    path = Path(detector_weights())
+    record = path.parent / "focusnet.json"
+    if config["detector"]["weights"] == "shipped" and record.is_file():
+        return {k: json.loads(record.read_text())["training_config"][k] for k in keys}
+    from mffssim.detector.train import load_model
+
+    model = load_model(path, "cpu")
+    if model.gray == "bt601":  # the authors' weights: their training, the paper's schedule on VOC 2012
+        return {
+            "source": f"the authors' {path.name} (VOC 2012)",
+            "width": model.width,
+            "blocks": model.blocks,
+            "epochs": 50,
+            "samples_per_epoch": 2913,
+        }
+    return {
+        "source": f"the file {path.name}",
+        "width": model.width,
+        "blocks": model.blocks,
+        "epochs": 0,
+        "samples_per_epoch": 0,
+    }
+
+
 def run_facts():
     """What the run used and how it is cut down, for the summary's differences (mffssim.workflow.experiments.summary)."""
     agreement = config["experiments"]["agreement"]
@@ -140,7 +170,7 @@ def run_facts():
     used = {d: sum(1 for ds, _ in agreement_pairs() if ds == d) for d in agreement["datasets"]}
     return {
         "fusion": {k: config["fusion"][k] for k in ("optimizer", "lr", "iterations", "tol")},
-        "detector": {k: config["detector"][k] for k in ("source", "width", "blocks", "epochs", "samples_per_epoch")},
+        "detector": detector_facts(),
         "detectors": list(config["focus"]["detectors"]),
         "table1_sets": {
             d: [len(table1_sets(d)), sum(1 for s in _all_set_ids(d) if n_sources(d, s) == 2)] for d in table1_datasets()

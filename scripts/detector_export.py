@@ -1,4 +1,4 @@
-"""Rule export_detector: the trained detector as the package ships it (mffssim/detector/weights/): float16
+"""Rule export_detector: the trained detector as the package ships it (mffssim/detector/weights/): the
 weights and a record of their training config, data checksums, code version and held-out figures."""
 from _wf import start
 

@@ -114,3 +114,21 @@ def test_several_sources_and_real_heldout(tmp_path):
     assert real_heldout_dataset(DetectorConfig.from_mapping({"heldout_share": 0.3})) is None  # embedded only
     with pytest.raises(ValueError, match="distinct"):
         training_scenes(DetectorConfig.from_mapping({"source": ["embedded", "embedded"]}))
+
+
+def test_noise_reaches_both_sources_not_the_target():
+    from mffssim.detector.data import synthesize_pair
+
+    reference, matte, _, _ = _scene(3)
+
+    def pair(noise, seed=4):
+        return synthesize_pair(reference.astype(np.float32), matte, np.random.default_rng(seed), crop=24,
+                               sigma_range=(1.0, 2.0), noise=noise)
+
+    clean, noisy = pair(0.0), pair(0.05)
+    np.testing.assert_array_equal(clean[2], noisy[2])
+    for a, b in zip(clean[:2], noisy[:2]):
+        spread = float(np.std(b - a))
+        assert 0 < spread < 0.05 + 1e-3
+    np.testing.assert_array_equal(pair(0.05)[0], noisy[0])  # seeded
+    assert not np.allclose(noisy[0] - clean[0], noisy[1] - clean[1])  # independent per source

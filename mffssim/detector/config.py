@@ -28,6 +28,7 @@ class DetectorConfig:
     crop: int = 48
     sigma_range: tuple[float, float] = (1.0, 4.0)
     scale_range: tuple[float, float] = (0.4, 1.0)  # window rescaling (textures at several scales)
+    noise: float = 0.0                # most sensor-noise standard deviation added to the sources (0-1 scale)
     samples_per_epoch: int = 256
     width: int = 16
     blocks: int = 4
@@ -108,7 +109,8 @@ def training_scenes(config: DetectorConfig) -> tuple[list[Scene], list[Scene]]:
 def training_dataset(config: DetectorConfig) -> SyntheticPairs:
     """The training pairs a config describes."""
     return SyntheticPairs(training_scenes(config)[0], samples=config.samples_per_epoch, crop=config.crop,
-                          sigma_range=config.sigma_range, scale_range=config.scale_range, seed=config.seed)
+                          sigma_range=config.sigma_range, scale_range=config.scale_range, seed=config.seed,
+                          noise=config.noise)
 
 
 def heldout_dataset(config: DetectorConfig) -> SyntheticPairs:

@@ -207,12 +207,15 @@ def _window(array: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
 
 def synthesize_pair(image: np.ndarray, matte: np.ndarray | None, rng: np.random.Generator, *, crop: int,
                     sigma_range: tuple[float, float], scale_range: tuple[float, float] = (1.0, 1.0),
-                    augment: bool = True, swap: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    augment: bool = True, swap: bool = True, noise: float = 0.0
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One random ``(source_1, source_2, target)`` triple of float32 ``(crop, crop)`` arrays.
 
     A window of ``size / scale`` pixels is cut and resized to ``size`` (image: anti-aliased linear;
     matte: nearest, so VOC labels stay 0 / void / 1), ``size`` = crop plus a margin of 3 sigma_max each
     side, so no crop border is blurred against padding. Images smaller than the window are reflect-padded.
+    ``noise`` > 0 adds sensor-like Gaussian noise, its standard deviation drawn from U(0, noise), to both
+    sources independently after the blur (a camera's noise is not defocused, so it is no cue to focus).
     """
     low, high = sigma_range
     if not 0 <= low <= high:
@@ -246,6 +249,9 @@ def synthesize_pair(image: np.ndarray, matte: np.ndarray | None, rng: np.random.
         s1, s2, target = (np.rot90(a, k) for a in (s1, s2, target))
         if flip:
             s1, s2, target = (a[:, ::-1] for a in (s1, s2, target))
+    if noise > 0:
+        level = rng.uniform(0.0, noise)
+        s1, s2 = (a + rng.normal(0.0, level, a.shape).astype(np.float32) for a in (s1, s2))
     if swap and rng.random() < 0.5:
         s1, s2, target = s2, s1, 1.0 - target
     return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (s1, s2, target))
@@ -260,7 +266,7 @@ class SyntheticPairs(Dataset):
 
     def __init__(self, scenes: Sequence[Scene], *, samples: int, crop: int = 64,
                  sigma_range: tuple[float, float] = (1.0, 4.0), scale_range: tuple[float, float] = (1.0, 1.0),
-                 seed: int = 0, augment: bool = True, swap: bool = True) -> None:
+                 seed: int = 0, augment: bool = True, swap: bool = True, noise: float = 0.0) -> None:
         if not scenes:
             raise ValueError("SyntheticPairs needs at least one scene")
         if samples < 1 or crop < 1:
@@ -269,6 +275,7 @@ class SyntheticPairs(Dataset):
         self.sigma_range = (float(sigma_range[0]), float(sigma_range[1]))
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self.seed, self.augment, self.swap, self.epoch = int(seed), augment, swap, 0
+        self.noise = float(noise)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def set_epoch(self, epoch: int) -> None:
@@ -291,5 +298,6 @@ class SyntheticPairs(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image, matte = self._scene(int(rng.integers(len(self.scenes))))
         triple = synthesize_pair(image, matte, rng, crop=self.crop, sigma_range=self.sigma_range,
-                                 scale_range=self.scale_range, augment=self.augment, swap=self.swap)
+                                 scale_range=self.scale_range, augment=self.augment, swap=self.swap,
+                                 noise=self.noise)
         return tuple(torch.from_numpy(a)[None] for a in triple)
