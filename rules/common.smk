@@ -395,3 +395,10 @@ def check_detectors():
         raise ConfigError(
             "config key focus.detectors: 'resnet' needs the detector rules (rules/detector.smk), which this version lacks"
         )
+    # a detector trained on images the run also fuses and scores would make their -resnet rows in-sample
+    in_sample = [s for s in detector_sources() if s in ("mf_voc_subset", "nyu_d_100") and s in config["datasets"]]
+    if "resnet" in wanted and detector_trains() and in_sample:
+        raise ConfigError(
+            f"config key detector.source: the detector would train on {in_sample}, which `datasets` also fuses and scores "
+            "(their -resnet rows would be in-sample); train on other images or use detector.weights: shipped"
+        )
