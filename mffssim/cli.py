@@ -5,7 +5,8 @@ and writes the fused image at the sources' bit depth. Every input is checked bef
 error prints one line naming the file (or the option) to stderr and exits with status 2, writing nothing;
 a failure to write (read-only folder, full disk) prints one line naming the file and exits with status 1,
 leaving what was there before untouched (the image and --save-map's map are renamed into place together).
-With ``--detector resnet --weights W.pt`` the trained network gives the map; for K > 2 sources the fusion
+With ``--detector resnet`` the trained network gives the map (the weights shipped with the package, or
+``--weights W.pt``: one this project trained, or the authors' ``block8_feat128.pth``); for K > 2 sources the fusion
 then goes one pair at a time, ((X1 + X2) + X3) + ..., as the paper's MS-ResNet does.
 
 ``mffssim align SRC1 SRC2 [SRC...] -o DIR`` registers a focus stack to its anchor frame (focus breathing,
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_align_options(fuse, prefix="align-")
     fuse.add_argument("--detector", choices=DETECTORS, default="lap",
                       help="focus detector when no --map is given (default: lap, the Laplacian energy)")
-    fuse.add_argument("--weights", metavar="W.pt", help="weights of the ResNet detector (--detector resnet; K > 2 sources are fused one pair at a time)")
+    fuse.add_argument("--weights", metavar="W.pt", help="weights of the ResNet detector (--detector resnet; default: the weights shipped with the package; K > 2 sources are fused one pair at a time)")
     fuse.add_argument("--window", type=_odd_window, metavar="N", help="odd window size (default: the authors' rule)")
     fuse.add_argument("--variant", choices=VARIANTS, default="paper",
                       help="paper (the equations, default) or reference (the authors' code)")
@@ -263,9 +264,14 @@ def _check_outputs(args) -> None:
 
 
 def _resnet_weights(args) -> str:
-    """The checked --weights path of --detector resnet."""
+    """The checked --weights path of --detector resnet: the weights shipped with the package without it."""
     if args.weights is None:
-        raise CommandError("--detector resnet needs --weights W.pt")
+        try:
+            from .detector.shipped import shipped_weights
+
+            return str(shipped_weights())
+        except (ImportError, FileNotFoundError) as error:
+            raise CommandError(f"--detector resnet: no --weights given and {_one_line(error)}") from None
     if not Path(args.weights).is_file():
         raise CommandError(f"{args.weights}: no such weights file")
     return args.weights
@@ -299,7 +305,7 @@ def _fuse_sequential(args, sources, device: str, fuse, options: dict):
         raise CommandError(f"--detector resnet is not available: {error}") from None
     try:
         return fuse_sequential_result(sources, weights, device=device, fuse=fuse, **options)
-    except (OSError, RuntimeError, KeyError, pickle.UnpicklingError, EOFError) as error:
+    except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError, EOFError) as error:
         raise CommandError(f"{weights}: cannot be used as detector weights ({type(error).__name__}: {_one_line(error)})") from None
 
 

@@ -2,6 +2,8 @@
 # set, wildcard constraints and input functions (no rules here).
 import dataclasses
 import functools
+import hashlib
+import json
 import math
 import shutil
 import sys
@@ -279,24 +281,71 @@ def solver_params(**overrides):
 DETECTOR_DIR = "results/detector"
 
 
+DETECTOR_DOWNLOADS = ("voc_seg_samples", "mf_voc_subset", "nyu_d_100")  # training sources the run downloads
+
+
+def detector_sources():
+    """The training sources of config detector.source, as a list."""
+    source = config["detector"]["source"]
+    return [source] if isinstance(source, str) else list(source)
+
+
 def detector_settings():
-    """The DetectorConfig mapping of config `detector:` (workflow-only keys left out, the VOC root resolved)."""
-    settings = {k: v for k, v in config["detector"].items() if k not in ("threads", "device", "tile", "voc2012_root")}
-    if settings["source"] == "voc_seg_samples":
-        settings["root"] = f"{DATA}/voc_seg_samples"
-    elif settings["source"] == "voc2012":
-        root = config["detector"]["voc2012_root"]
-        if not root:
-            raise ConfigError(
-                "config key detector.voc2012_root: required when detector.source is 'voc2012' (the folder holding VOCdevkit/)"
-            )
-        settings["root"] = str(Path(root).expanduser())
+    """The DetectorConfig mapping of config `detector:` (workflow-only keys left out, each source's root resolved)."""
+    workflow_only = ("threads", "device", "tile", "voc2012_root", "folder_root", "weights")
+    settings = {k: v for k, v in config["detector"].items() if k not in workflow_only}
+    roots = {s: f"{DATA}/{s}" for s in detector_sources() if s in DETECTOR_DOWNLOADS}
+    for source, key, what in (
+        ("voc2012", "voc2012_root", "the folder holding VOCdevkit/"),
+        ("folder", "folder_root", "the folder of images"),
+    ):
+        if source in detector_sources():
+            root = config["detector"][key]
+            if not root:
+                raise ConfigError(f"config key detector.{key}: required when detector.source has '{source}' ({what})")
+            roots[source] = str(Path(root).expanduser())
+    settings["root"] = roots or None
     return settings
 
 
+def detector_trains():
+    """Whether the run trains its own detector (config detector.weights: train) rather than taking a file."""
+    return config["detector"]["weights"] == "train"
+
+
+def detector_weights():
+    """The weights file the ResNet rules map with: results/detector/weights.pt when the run trains, the
+    package's own (mffssim/detector/weights/focusnet.pt) for `shipped`, else the file config
+    detector.weights names (ours, or the authors' block8_feat128.pth)."""
+    if detector_trains():
+        return f"{DETECTOR_DIR}/weights.pt"
+    if config["detector"]["weights"] == "shipped":
+        from mffssim.detector.shipped import shipped_weights
+
+        try:
+            return str(shipped_weights())
+        except FileNotFoundError as error:
+            raise ConfigError(f"config key detector.weights: shipped, but {error}") from None
+    path = Path(config["detector"]["weights"]).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"config key detector.weights: {path}: no such weights file (or use 'train')")
+    return str(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _file_sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def detector_weights_sha256():
+    """sha256 of a given weights file (a map rule's param, so other weights rerun the maps); trained weights
+    are a rule's output, which reruns the maps by itself."""
+    return None if detector_trains() else _file_sha256(detector_weights())
+
+
 def detector_training_data(wildcards):
-    """The downloaded VOC samples when the detector trains on them; nothing otherwise."""
-    return [data_index("voc_seg_samples")] if config["detector"]["source"] == "voc_seg_samples" else []
+    """The downloaded data sets the detector trains on (VOC samples, MF-VOC, NYU-D-100); nothing otherwise."""
+    return [data_index(s) for s in detector_sources() if s in DETECTOR_DOWNLOADS]
 
 
 def resnet_used():
@@ -334,7 +383,7 @@ def final_outputs():
         targets += [f"results/figures/{dataset}/panel_{s}.png" for s in set_ids]
         if any(m.startswith("mffssim_") for m in dataset_methods(dataset)):
             targets.append(f"results/figures/{dataset}/convergence.png")
-    if resnet_used():  # the detector's loss curve and held-out evaluation (rules/detector.smk)
+    if resnet_used() and detector_trains():  # the detector's loss curve and held-out evaluation (rules/detector.smk)
         targets += [f"{DETECTOR_DIR}/loss.png", f"{DETECTOR_DIR}/evaluation.csv", f"{DETECTOR_DIR}/evaluation.md"]
     return targets
 
@@ -345,4 +394,11 @@ def check_detectors():
     if "resnet" in wanted and not RESNET_RULES:
         raise ConfigError(
             "config key focus.detectors: 'resnet' needs the detector rules (rules/detector.smk), which this version lacks"
+        )
+    # a detector trained on images the run also fuses and scores would make their -resnet rows in-sample
+    in_sample = [s for s in detector_sources() if s in ("mf_voc_subset", "nyu_d_100") and s in config["datasets"]]
+    if "resnet" in wanted and detector_trains() and in_sample:
+        raise ConfigError(
+            f"config key detector.source: the detector would train on {in_sample}, which `datasets` also fuses and scores "
+            "(their -resnet rows would be in-sample); train on other images or use detector.weights: shipped"
         )

@@ -1,4 +1,5 @@
-# The ResNet focus-map detector (docs/detector.md): train it once (results/detector/), map every K = 2
+# The ResNet focus-map detector (docs/detector.md): train it once (results/detector/; or take the weights
+# file config detector.weights names, whose sha256 is then a param of the map rules), map every K = 2
 # set with it (maps/resnet.png) and run MS-ResNet. Method ids: mffssim_<variant>-resnet is MS-ResNet and
 # pixelwise-resnet Eq. 1 with the ResNet map. For K > 2 the network still compares two images at a time,
 # so both go sequentially, ((X1 + X2) + X3) + ... (mffssim.detector.fuse_sequential): maps/resnet.png is
@@ -47,7 +48,7 @@ rule train_detector:
 rule detect_resnet:
     input:
         unpack(set_inputs),
-        weights=rules.train_detector.output.weights,
+        weights=detector_weights(),
     output:
         focus_map="results/{dataset}/{set}/maps/resnet.png",
     log:
@@ -64,6 +65,7 @@ rule detect_resnet:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
         device=config["detector"]["device"],
         tile=config["detector"]["tile"],
+        weights_sha256=detector_weights_sha256(),
     script:
         "../scripts/detector_map.py"
 
@@ -71,7 +73,7 @@ rule detect_resnet:
 rule fuse_ms_resnet:
     input:
         unpack(set_inputs),
-        weights=rules.train_detector.output.weights,
+        weights=detector_weights(),
     output:
         fused="results/{dataset}/{set}/mffssim_{variant}-resnet/fused.png",
         focus_map="results/{dataset}/{set}/mffssim_{variant}-resnet/focus_map.png",
@@ -95,5 +97,38 @@ rule fuse_ms_resnet:
         variant=lambda wc: wc.variant,
         detector_device=config["detector"]["device"],
         tile=config["detector"]["tile"],
+        weights_sha256=detector_weights_sha256(),
     script:
         "../scripts/detector_fuse.py"
+
+
+# target `detector` (config/detector.yaml): the trained weights as the package ships them (float32), with
+# their record (training config, data checksums, code version, held-out figures) beside them
+rule export_detector:
+    input:
+        detector_training_data,
+        weights=rules.train_detector.output.weights,
+        evaluation=rules.train_detector.output.evaluation,
+    output:
+        weights=f"{DETECTOR_DIR}/shipped/focusnet.pt",
+        record=f"{DETECTOR_DIR}/shipped/focusnet.json",
+    log:
+        "logs/detector/export.log",
+    benchmark:
+        "results/benchmarks/detector/export.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        settings=detector_settings(),
+        roots=lambda wc: {s: f"{DATA}/{s}" for s in detector_sources() if s in DETECTOR_DOWNLOADS},
+    script:
+        "../scripts/detector_export.py"
+
+
+rule detector:
+    input:
+        rules.export_detector.output,

@@ -108,6 +108,43 @@ rule experiment_agreement:
         "../scripts/exp_agreement.py"
 
 
+rule experiment_detector_agreement:
+    input:
+        unpack(detector_agreement_inputs),
+    output:
+        csv=report(
+            f"{EXPERIMENTS}/detector_agreement/agreement.csv",
+            caption="../report/table.rst",
+            category="Experiments",
+            labels={"dataset": "mffw, lytro, grayscale", "table": "focus maps against the authors'"},
+        ),
+        means=f"{EXPERIMENTS}/detector_agreement/means.csv",
+        md=f"{EXPERIMENTS}/detector_agreement/agreement.md",
+    log:
+        "logs/experiments/detector_agreement.log",
+    benchmark:
+        "results/benchmarks/experiments/detector_agreement.tsv"
+    conda:
+        "../envs/mffssim.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        pairs=lambda wc: [list(p) for p in detector_agreement_pairs()],
+        set_dirs=lambda wc: [set_dir(d, s) for d, s in detector_agreement_pairs()],
+        tune=config["experiments"]["detector_agreement"]["tune"],
+        detector=detector_description(),
+    script:
+        "../scripts/exp_detector_agreement.py"
+
+
+# target `detector_agreement`: that table alone
+rule detector_agreement:
+    input:
+        f"{EXPERIMENTS}/detector_agreement/agreement.md",
+
+
 rule experiment_multi_source:
     input:
         metrics=lambda wc: [f"results/{d}/{s}/metrics.json" for d, s in multi_source_sets()],

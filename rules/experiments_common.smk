@@ -66,6 +66,44 @@ def agreement_fused(dataset, set_id):
     return f"{EXPERIMENTS}/agreement/{dataset}/{set_id}/fused.png"
 
 
+def detector_agreement_pairs():
+    """(dataset, set) of every published pair whose maps are compared with the authors' (none when the run
+    has no ResNet detector); the tuning half named in config must be among them."""
+    if "resnet" not in config["focus"]["detectors"]:
+        return []
+    settings = config["experiments"]["detector_agreement"]
+    pairs = []
+    for dataset in settings["datasets"]:
+        published = sorted(_official_sets(dataset))
+        unknown = [s for s in settings["tune"].get(dataset) or [] if s not in published]
+        if unknown:
+            raise ConfigError(
+                f"config key experiments.detector_agreement.tune.{dataset}: {unknown} not among the authors' published pairs {published}"
+            )
+        pairs += [(dataset, s) for s in published]
+    return pairs
+
+
+def detector_agreement_inputs(wildcards):
+    """Per pair: the data, our ResNet and Laplacian maps, the authors' MS-ResNet and MS-Lap maps."""
+    pairs = detector_agreement_pairs()
+    return {
+        "data": sorted({data_index(d) for d, _ in pairs}),
+        "resnet": [f"results/{d}/{s}/maps/resnet.png" for d, s in pairs],
+        "lap": [f"results/{d}/{s}/maps/lap.png" for d, s in pairs],
+        "their_resnet": [f"results/{d}/{s}/official_ms_resnet/focus_map.png" for d, s in pairs],
+        "their_lap": [f"results/{d}/{s}/official_ms_lap/focus_map.png" for d, s in pairs],
+    }
+
+
+def detector_description():
+    """The detector the run maps with, for the agreement table: the weights file, or the training settings."""
+    if not detector_trains():
+        return {"weights": config["detector"]["weights"], "sha256": detector_weights_sha256()}
+    keys = ("source", "width", "blocks", "crop", "epochs", "samples_per_epoch", "lr", "seed")
+    return {"weights": "trained by this run"} | {k: config["detector"][k] for k in keys}
+
+
 def multi_source_sets():
     """(dataset, set) of every selected K > 2 set of the data sets in experiments.multi_source.datasets."""
     wanted = config["experiments"]["multi_source"]["datasets"]
@@ -82,6 +120,8 @@ def experiment_outputs():
     targets = [f"{EXPERIMENTS}/table1/{d}.{ext}" for d in table1_datasets() for ext in ("md", "csv")]
     if agreement_pairs():
         targets += [f"{EXPERIMENTS}/agreement/agreement.md"]
+    if detector_agreement_pairs():
+        targets += [f"{EXPERIMENTS}/detector_agreement/agreement.md"]
     if multi_source_sets():
         targets += [f"{EXPERIMENTS}/multi_source/table.md", f"{EXPERIMENTS}/multi_source/figure.png"]
     return targets + [f"{EXPERIMENTS}/SUMMARY.md"]
@@ -93,6 +133,36 @@ def _ablation(name):
     return list(function()) if function is not None else []
 
 
+def detector_facts():
+    """Source, size and schedule of the ResNet detector the run maps with: config `detector` when it trains,
+    the record shipped beside the package's weights, or (another file) its network's size, schedule unknown."""
+    keys = ("source", "width", "blocks", "epochs", "samples_per_epoch")
+    if detector_trains():
+        return {k: config["detector"][k] for k in keys}
+    path = Path(detector_weights())
+    record = path.parent / "focusnet.json"
+    if config["detector"]["weights"] == "shipped" and record.is_file():
+        return {k: json.loads(record.read_text())["training_config"][k] for k in keys}
+    from mffssim.detector.train import load_model
+
+    model = load_model(path, "cpu")
+    if model.gray == "bt601":  # the authors' weights: their training, the paper's schedule on VOC 2012
+        return {
+            "source": f"the authors' {path.name} (VOC 2012)",
+            "width": model.width,
+            "blocks": model.blocks,
+            "epochs": 50,
+            "samples_per_epoch": 2913,
+        }
+    return {
+        "source": f"the file {path.name}",
+        "width": model.width,
+        "blocks": model.blocks,
+        "epochs": 0,
+        "samples_per_epoch": 0,
+    }
+
+
 def run_facts():
     """What the run used and how it is cut down, for the summary's differences (mffssim.workflow.experiments.summary)."""
     agreement = config["experiments"]["agreement"]
@@ -100,7 +170,7 @@ def run_facts():
     used = {d: sum(1 for ds, _ in agreement_pairs() if ds == d) for d in agreement["datasets"]}
     return {
         "fusion": {k: config["fusion"][k] for k in ("optimizer", "lr", "iterations", "tol")},
-        "detector": {k: config["detector"][k] for k in ("source", "width", "blocks", "epochs", "samples_per_epoch")},
+        "detector": detector_facts(),
         "detectors": list(config["focus"]["detectors"]),
         "table1_sets": {
             d: [len(table1_sets(d)), sum(1 for s in _all_set_ids(d) if n_sources(d, s) == 2)] for d in table1_datasets()

@@ -93,7 +93,7 @@ def _error_cases(tmp):
         (["fuse", *tiny, "--window", "7"], tiny[0]),  # 6x4 images, smaller than the window
         (["fuse", *good, "--map", str(bad_map)], str(bad_map)),  # map of another size
         (["fuse", *good, "--window", "4"], "--window"),  # even window
-        (["fuse", *good, "--detector", "resnet"], "--weights"),
+        (["fuse", *good, "--detector", "resnet", "--weights", bad], bad),  # not a weights file
     ]
 
 

@@ -77,11 +77,15 @@ def test_cli_resnet_three_sources_fuses_one_pair_at_a_time(tmp_path, weights, ca
     assert read_image(out).shape[:2] == (24, 36)
 
 
-def test_cli_resnet_three_sources_needs_weights(tmp_path, capsys):
+def test_cli_resnet_three_sources_default_to_the_shipped_weights_and_name_a_bad_file(tmp_path, capsys):
     sources = _stack(tmp_path, 3)
     out = tmp_path / "fused.png"
-    assert main(["fuse", *sources, "-o", str(out), "--detector", "resnet", *FAST]) == 2
-    assert "--weights" in capsys.readouterr().err and not out.exists()
+    assert main(["fuse", *sources, "-o", str(out), "--detector", "resnet", *FAST]) == 0 and out.is_file()
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not weights")
+    assert main(["fuse", *sources, "-o", str(tmp_path / "g.png"), "--detector", "resnet", "--weights", str(bad),
+                 *FAST]) == 2
+    assert "notes.pt" in capsys.readouterr().err and not (tmp_path / "g.png").exists()
 
 
 def test_composed_map_reproduces_sequential_pixelwise_fusion():
@@ -118,3 +122,32 @@ def test_default_config_plans_training_detection_and_ms_resnet(tmp_path):
     assert jobs["fuse_pixelwise"] == 3 * n_sets  # lap, given, resnet
     assert "results/embedded/chelsea_k3/mffssim_paper-resnet/fused.png" in proc.stdout  # K = 3 too
     assert "results/detector/evaluation.md" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_weights_file_replaces_training_and_its_hash_is_a_param(tmp_path):
+    from test_detector_authors import their_state_dict
+
+    torch.save(their_state_dict(4, 1), tmp_path / "block8_feat128.pth")
+    config = tmp_path / "weights.yaml"
+    config.write_text(f"detector:\n  weights: {tmp_path / 'block8_feat128.pth'}\n")
+    proc = snakemake(tmp_path, "-n", configs=(config,))
+    assert proc.returncode == 0, failure_text(proc)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert "train_detector" not in jobs and jobs["detect_resnet"] > 0
+    assert "results/detector/evaluation.md" not in proc.stdout
+    rules_text = (Path(__file__).parent.parent / "rules" / "detector.smk").read_text()
+    assert rules_text.count("weights_sha256=detector_weights_sha256()") == 2  # both map rules
+    config.write_text(f"detector:\n  weights: {tmp_path / 'missing.pth'}\n")
+    proc = snakemake(tmp_path, "-n", configs=(config,))
+    assert proc.returncode != 0 and "config key detector.weights" in proc.stdout + proc.stderr
+    assert "missing.pth" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_target_detector_remakes_the_shipped_weights(tmp_path):
+    proc = snakemake(tmp_path, "-n", "detector", configs=(Path(__file__).parent.parent / "config" / "detector.yaml",))
+    assert proc.returncode == 0, failure_text(proc)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert jobs["train_detector"] == 1 and jobs["export_detector"] == 1
+    assert "results/detector/shipped/focusnet.pt" in proc.stdout and "results/detector/shipped/focusnet.json" in proc.stdout

@@ -176,6 +176,10 @@ def test_experiments_target_dry_run(tmp_path):
     assert jobs["experiment_table1"] == 6
     assert jobs["experiment_agreement_fuse"] == 6 and jobs["experiment_agreement"] == 1
     assert jobs["experiment_multi_source"] == 1 and jobs["experiment_summary"] == 1 and jobs["experiments"] == 1
+    # our ResNet and Laplacian maps against the authors' on every published pair (40)
+    assert jobs["experiment_detector_agreement"] == 1 and "train_detector" not in jobs  # shipped weights
+    assert "results/grayscale/g_07/official_ms_resnet/focus_map.png" in proc.stdout
+    assert "results/lytro/lytro_20/maps/resnet.png" in proc.stdout
     out = proc.stdout
     for dataset in ("mffw", "lytro", "grayscale", "embedded", "nyu_d_100", "mf_voc_subset"):
         assert f"results/experiments/table1/{dataset}.md" in out

@@ -484,6 +484,9 @@ def test_download_onto_a_full_disk_is_not_retried(tmp_path, monkeypatch):
         ({"experiments": {"multi_source": {"figure_methods": ["mffssim_paper_long-resnet"]}}},
          "config key experiments.multi_source.figure_methods: unknown method id(s) ['mffssim_paper_long-resnet']"),
         ({"download": {"mirror": "/nowhere/data"}}, "config key download.mirror: /nowhere/data is neither a directory"),
+        ({"datasets": ["embedded", "nyu_d_100"], "focus": {"detectors": ["lap", "resnet"]},
+          "detector": {"source": ["embedded", "nyu_d_100"]}},
+         "config key detector.source: the detector would train on ['nyu_d_100'], which `datasets` also fuses"),
     ],
 )
 def test_config_values_the_schema_lets_through(tmp_path, values, named):

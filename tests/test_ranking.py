@@ -218,3 +218,4 @@ def test_ranking_configs_plan(tmp_path, name):
     pairs = 102 if name == "ranking" else 75  # ranking_mfifb: the offline pairs
     assert jobs["published_metrics"] == pairs and jobs["download_published_pair"] == pairs
     assert jobs["ranking_table"] == 2 and jobs["ranking_table1"] == 1
+    assert "train_detector" not in jobs and jobs["detect_resnet"] > 0  # the shipped detector weights

@@ -8,6 +8,8 @@ from .._lazy import lazy_names
 
 _PUBLIC = {
     "FocusNet": "mffssim.detector.network",
+    "authors_network": "mffssim.detector.authors",
+    "authors_state_dict": "mffssim.detector.authors",
     "count_parameters": "mffssim.detector.network",
     "SyntheticPairs": "mffssim.detector.data",
     "synthesize_pair": "mffssim.detector.data",

@@ -10,6 +10,7 @@ so the network cannot learn 'source 1 is the foreground'. Sample ``i`` of epoch 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from skimage import color, transform
 from torch.utils.data import Dataset
 
 from mffssim.defocus import defocus_pair
-from mffssim.detector.masks import random_mask, read_voc_mask
-from mffssim.io import read_image
+from mffssim.detector.masks import DERIVED_LEVELS, DERIVED_WINDOW, derived_matte, random_mask, read_voc_mask
+from mffssim.detector.network import GRAY_WEIGHTS
+from mffssim.io import find_image_sets, read_image
 
 # scikit-image images that ship with the package (no download). Training uses none of the images the
 # embedded fusion sets are made of (mffssim.datasets.embedded: camera, coins, grass, gravel, astronaut,
@@ -34,13 +36,22 @@ EMBEDDED_TRAIN = ("rocket", "brick", "moon", "page", "text", "immunohistochemist
 EMBEDDED_HELDOUT = ("camera", "coins", "astronaut", "coffee", "chelsea")
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Float32 ``(H, W)`` gray image from ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` in [0, 1] (ITU-R 709 luma)."""
+def to_gray(image: np.ndarray, gray: str = "bt709") -> np.ndarray:
+    """Float32 ``(H, W)`` gray image from ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` in [0, 1].
+
+    ``gray`` names the luma weights of colour images (:data:`mffssim.detector.network.GRAY_WEIGHTS`):
+    ``bt709`` (scikit-image's ``rgb2gray``, this project's training) or ``bt601`` (0.299 / 0.587 / 0.114,
+    kornia's ``RgbToGrayscale``, which the authors' network was trained with).
+    """
+    if gray not in GRAY_WEIGHTS:
+        raise ValueError(f"gray must be one of {sorted(GRAY_WEIGHTS)}, got {gray!r}")
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    elif image.ndim == 3 and image.shape[2] == 3:
+    elif image.ndim == 3 and image.shape[2] == 3 and gray == "bt709":
         image = color.rgb2gray(image).astype(np.float32)
+    elif image.ndim == 3 and image.shape[2] == 3:
+        image = image @ np.asarray(GRAY_WEIGHTS[gray], dtype=np.float32)
     if image.ndim != 2:
         raise ValueError(f"expected a gray or RGB image (H, W[, 1|3]), got shape {image.shape}")
     return image
@@ -122,17 +133,72 @@ def voc2012_scenes(root: str | os.PathLike, *, masks: str = "SegmentationObject"
     return scenes
 
 
+def _derived(reference: Path, source_1: Path, source_2: Path, window: int, levels: float) -> np.ndarray:
+    try:
+        return derived_matte(*(to_gray(read_image(p)) for p in (reference, source_1, source_2)),
+                             window=window, levels=levels)[0]
+    except ValueError as error:
+        raise ValueError(f"{reference.parent}: no focus matte can be derived ({error})") from None
+
+
+def reference_pair_scenes(root: str | os.PathLike, *, window: int = DERIVED_WINDOW,
+                          levels: float = DERIVED_LEVELS) -> list[Scene]:
+    """Scenes from a folder of synthetic pairs ``<id>/reference.* + source_1.* + source_2.*`` (the layout of
+    MF-VOC and NYU-D-100): the all-in-focus reference with the matte derived from the pair
+    (:func:`mffssim.detector.masks.derived_matte`)."""
+    root = Path(root)
+    found = find_image_sets(root).values() if root.is_dir() else ()
+    scenes = [Scene(files.set_id, lambda f=files.reference: read_image(f),
+                    lambda f=(files.reference, *files.sources): _derived(*f, window, levels))
+              for files in found if files.reference is not None and len(files.sources) == 2]
+    if not scenes:
+        raise FileNotFoundError(f"{root}: no <id>/reference + source_1 + source_2 folders found")
+    return scenes
+
+
+def folder_scenes(root: str | os.PathLike, *, void: float = 0.5, window: int = DERIVED_WINDOW,
+                  levels: float = DERIVED_LEVELS) -> list[Scene]:
+    """Scenes from a folder laid out as ``voc_seg_samples`` (``<id>/image.png + mask.png``) or as MF-VOC
+    (``<id>/reference + source_1 + source_2``), whichever it holds."""
+    root = Path(root)
+    if any(root.glob("*/mask.png")):
+        return voc_seg_scenes(root, void=void)
+    if any(root.glob("*/reference.*")):
+        return reference_pair_scenes(root, window=window, levels=levels)
+    raise FileNotFoundError(f"{root}: neither <id>/image.png + mask.png nor <id>/reference + source_1 + "
+                            "source_2 folders")
+
+
+# the training sources by name: embedded needs no root, the others read one
+REFERENCE_PAIR_SOURCES = ("mf_voc_subset", "nyu_d_100")
+SOURCES = ("embedded", "voc_seg_samples", "voc2012", *REFERENCE_PAIR_SOURCES, "folder")
+
+
 def make_scenes(source: str, root: str | os.PathLike | None = None, **options) -> list[Scene]:
-    """Scenes by source name: ``embedded`` (``names=``), ``voc_seg_samples`` or ``voc2012`` (need ``root``)."""
+    """Scenes by source name: ``embedded`` (``names=``); ``voc_seg_samples``, ``voc2012``, ``mf_voc_subset``,
+    ``nyu_d_100`` (mattes derived from their pairs) and ``folder`` (either layout) need ``root``."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown training source {source!r} ({', '.join(SOURCES)})")
     if source == "embedded":
         return embedded_scenes(**options)
     if root is None:
         raise ValueError(f"training source {source!r} needs a root folder")
-    if source == "voc_seg_samples":
-        return voc_seg_scenes(root, **options)
-    if source == "voc2012":
-        return voc2012_scenes(root, **options)
-    raise ValueError(f"unknown training source {source!r} (embedded, voc_seg_samples, voc2012)")
+    readers = {"voc_seg_samples": voc_seg_scenes, "voc2012": voc2012_scenes, "folder": folder_scenes}
+    return readers.get(source, reference_pair_scenes)(root, **options)
+
+
+def split_by_image(scenes: Sequence[Scene], heldout_share: float, seed: int = 0) -> tuple[list[Scene], list[Scene]]:
+    """``(training, held-out)`` scenes: a scene is held out when a hash of ``(seed, its name)`` falls in the
+    lowest ``heldout_share`` of its range. Whole images go one way, never crops; the split of an image
+    does not change when others are added."""
+    if not 0.0 <= heldout_share < 1.0:
+        raise ValueError(f"heldout_share must lie in [0, 1), got {heldout_share}")
+    training, heldout = [], []
+    for scene in scenes:
+        digest = hashlib.sha256(f"{seed}:{scene.name}".encode()).digest()
+        draw_ = int.from_bytes(digest[:8], "big") / 2**64
+        (heldout if draw_ < heldout_share else training).append(scene)
+    return training, heldout
 
 
 def _window(array: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
@@ -141,12 +207,15 @@ def _window(array: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
 
 def synthesize_pair(image: np.ndarray, matte: np.ndarray | None, rng: np.random.Generator, *, crop: int,
                     sigma_range: tuple[float, float], scale_range: tuple[float, float] = (1.0, 1.0),
-                    augment: bool = True, swap: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    augment: bool = True, swap: bool = True, noise: float = 0.0
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One random ``(source_1, source_2, target)`` triple of float32 ``(crop, crop)`` arrays.
 
     A window of ``size / scale`` pixels is cut and resized to ``size`` (image: anti-aliased linear;
     matte: nearest, so VOC labels stay 0 / void / 1), ``size`` = crop plus a margin of 3 sigma_max each
     side, so no crop border is blurred against padding. Images smaller than the window are reflect-padded.
+    ``noise`` > 0 adds sensor-like Gaussian noise, its standard deviation drawn from U(0, noise), to both
+    sources independently after the blur (a camera's noise is not defocused, so it is no cue to focus).
     """
     low, high = sigma_range
     if not 0 <= low <= high:
@@ -180,6 +249,9 @@ def synthesize_pair(image: np.ndarray, matte: np.ndarray | None, rng: np.random.
         s1, s2, target = (np.rot90(a, k) for a in (s1, s2, target))
         if flip:
             s1, s2, target = (a[:, ::-1] for a in (s1, s2, target))
+    if noise > 0:
+        level = rng.uniform(0.0, noise)
+        s1, s2 = (a + rng.normal(0.0, level, a.shape).astype(np.float32) for a in (s1, s2))
     if swap and rng.random() < 0.5:
         s1, s2, target = s2, s1, 1.0 - target
     return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (s1, s2, target))
@@ -194,7 +266,7 @@ class SyntheticPairs(Dataset):
 
     def __init__(self, scenes: Sequence[Scene], *, samples: int, crop: int = 64,
                  sigma_range: tuple[float, float] = (1.0, 4.0), scale_range: tuple[float, float] = (1.0, 1.0),
-                 seed: int = 0, augment: bool = True, swap: bool = True) -> None:
+                 seed: int = 0, augment: bool = True, swap: bool = True, noise: float = 0.0) -> None:
         if not scenes:
             raise ValueError("SyntheticPairs needs at least one scene")
         if samples < 1 or crop < 1:
@@ -203,14 +275,15 @@ class SyntheticPairs(Dataset):
         self.sigma_range = (float(sigma_range[0]), float(sigma_range[1]))
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self.seed, self.augment, self.swap, self.epoch = int(seed), augment, swap, 0
+        self.noise = float(noise)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def _scene(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
-        # small scene sets (embedded, samples) stay in memory; large ones (VOC) are read per sample
-        if len(self.scenes) > 64:
+        # small scene sets (embedded, samples, MF-VOC, NYU-D-100) stay in memory; VOC 2012 is read per sample
+        if len(self.scenes) > 512:
             return self.scenes[index].load()
         if index not in self._cache:
             self._cache[index] = self.scenes[index].load()
@@ -225,5 +298,6 @@ class SyntheticPairs(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image, matte = self._scene(int(rng.integers(len(self.scenes))))
         triple = synthesize_pair(image, matte, rng, crop=self.crop, sigma_range=self.sigma_range,
-                                 scale_range=self.scale_range, augment=self.augment, swap=self.swap)
+                                 scale_range=self.scale_range, augment=self.augment, swap=self.swap,
+                                 noise=self.noise)
         return tuple(torch.from_numpy(a)[None] for a in triple)

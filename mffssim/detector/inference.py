@@ -62,13 +62,15 @@ def detect_focus_map(sources: np.ndarray | Sequence[np.ndarray], weights: str | 
     """One-hot float32 ``(2, H, W)`` focus map of a pair of sources ``(2, H, W[, C])`` in [0, 1].
 
     ``map[0] = 1`` where the network's probability for source 1 exceeds 0.5, else ``map[1] = 1``. Colour
-    sources are converted to gray (the network is grayscale). For K > 2 use :func:`fuse_sequential`.
+    sources are converted to gray with the network's luma weights (``model.gray``: the authors' weights
+    take ITU-R 601, ours ITU-R 709). For K > 2 use :func:`fuse_sequential`.
     """
     if len(sources) != 2:
         raise ValueError(f"the ResNet detector compares two sources, got {len(sources)}; "
                          "use fuse_sequential for K > 2")
     model = load_model(weights, device)
-    probability = focus_probability(to_gray(sources[0]), to_gray(sources[1]), model, tile=tile, device=device)
+    gray_1, gray_2 = (to_gray(source, model.gray) for source in sources)
+    probability = focus_probability(gray_1, gray_2, model, tile=tile, device=device)
     first = (probability > 0.5).astype(np.float32)
     return np.stack([first, 1.0 - first])
 

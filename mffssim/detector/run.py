@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from mffssim.detector.config import DetectorConfig, heldout_dataset, paper_config, train_from_config
+from mffssim.detector.config import (
+    DetectorConfig, heldout_dataset, paper_config, real_heldout_dataset, train_from_config,
+)
 from mffssim.detector.evaluate import evaluate_detector, write_table
 
 
@@ -28,7 +30,12 @@ def train_and_evaluate(config: DetectorConfig | Mapping[str, Any] | None, out_di
                                 log=out_dir / "loss.csv", device=device, threads=threads, progress=progress)
     train_seconds, train_cpu = time.perf_counter() - began, time.process_time() - cpu_began
     result = evaluate_detector(out_dir / "weights.pt", heldout_dataset(config), device=device)
-    row = {"source": config.source, "width": config.width, "blocks": config.blocks, "crop": config.crop,
+    real = real_heldout_dataset(config)
+    if real is not None:  # the real images held out by image
+        scored = evaluate_detector(out_dir / "weights.pt", real, device=device)
+        result |= {f"real_{key}": value for key, value in scored.items()}
+    source = config.source if isinstance(config.source, str) else "+".join(config.source)
+    row = {"source": source, "width": config.width, "blocks": config.blocks, "crop": config.crop,
            "epochs": config.epochs, "samples_per_epoch": config.samples_per_epoch,
            "train_seconds": round(train_seconds, 1), "train_cpu_seconds": round(train_cpu, 1),
            "final_loss": history[-1]["train_loss"], "heldout_loss": history[-1]["heldout_loss"], **result}

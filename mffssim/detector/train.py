@@ -19,6 +19,7 @@ from torch.nn import functional
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from mffssim.detector.authors import authors_network, is_authors_state_dict
 from mffssim.detector.network import FocusNet
 from mffssim.io import atomic_write, save_figure
 
@@ -32,15 +33,23 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def save_weights(model: FocusNet, path: str | os.PathLike, **metadata: Any) -> None:
-    """Write the weights with the architecture hyper-parameters (and any metadata), atomically."""
+def save_weights(model: FocusNet, path: str | os.PathLike, *, half: bool = False, **metadata: Any) -> None:
+    """Write the weights with the architecture hyper-parameters (and any metadata), atomically; ``half``
+    stores the floating-point tensors as float16 (half the size; :func:`load_model` widens them again)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     payload = {"hyperparameters": model.hyperparameters(), "state_dict": state, "metadata": metadata}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_model(weights: str | os.PathLike | FocusNet, device: str | torch.device = "auto") -> FocusNet:
-    """A FocusNet in eval mode on ``device``, from a weights file written by ``save_weights`` (or a model)."""
+    """A FocusNet in eval mode on ``device``, from a weights file (or a model).
+
+    The file is either one written by ``save_weights`` or the authors' published ``block8_feat128.pth``
+    (a bare state dict under their parameter names, :mod:`mffssim.detector.authors`; the network then
+    takes their gray conversion). Anything else raises one ``ValueError`` naming the file and the problem.
+    """
     device = resolve_device(device)
     if isinstance(weights, FocusNet):
         return weights.to(device).eval()
@@ -49,6 +58,15 @@ def load_model(weights: str | os.PathLike | FocusNet, device: str | torch.device
         raise FileNotFoundError(f"{path}: no such weights file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path}: not a weights file torch can load safely ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    if is_authors_state_dict(payload):
+        return authors_network(payload, str(path)).to(device).eval()
+    if not isinstance(payload, dict) or not {"hyperparameters", "state_dict"} <= set(payload):
+        raise ValueError(f"{path}: neither a FocusNet weights file (hyperparameters + state_dict) nor the "
+                         f"authors' block8_feat128.pth state dict")
+    try:
         model = FocusNet(**payload["hyperparameters"])
         model.load_state_dict(payload["state_dict"])
     except Exception as error:

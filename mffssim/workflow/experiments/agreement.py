@@ -25,12 +25,19 @@ MAP_TARGETS = {"mffw": 99.5, "grayscale": 99.5}
 COLUMNS = ("dataset", "set", "psnr", "map_agreement", "psnr_target", "map_target", "psnr_ok", "map_ok")
 
 
-def map_agreement(ours: np.ndarray, theirs: np.ndarray) -> float:
-    """Percentage of pixels where two ``(K, H, W)`` focus maps pick the same source (argmax over K)."""
+def map_agreement(ours: np.ndarray, theirs: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Percentage of pixels where two ``(K, H, W)`` focus maps pick the same source (argmax over K); with a
+    boolean ``(H, W)`` mask ``where``, of those pixels only (nan where it selects none)."""
     ours, theirs = np.asarray(ours), np.asarray(theirs)
     if ours.shape != theirs.shape or ours.ndim != 3:
         raise ValueError(f"focus maps must both be (K, H, W) of one shape, got {ours.shape} and {theirs.shape}")
-    return float(np.mean(np.argmax(ours, axis=0) == np.argmax(theirs, axis=0)) * 100.0)
+    same = np.argmax(ours, axis=0) == np.argmax(theirs, axis=0)
+    if where is not None:
+        where = np.asarray(where, dtype=bool)
+        if where.shape != same.shape:
+            raise ValueError(f"pixel mask {where.shape} does not match the maps' {same.shape}")
+        same = same[where]
+    return float(np.mean(same) * 100.0) if same.size else math.nan
 
 
 def pair_agreement(dataset: str, set_id: str, ours: np.ndarray, theirs: np.ndarray,
