@@ -15,7 +15,7 @@ where it falls below pixel-wise (and by how much), the largest shortfall against
     python benchmarks/bench_ground_truth.py --data resources/data/mf_voc_subset --variant reference --limit 20
     python benchmarks/bench_ground_truth.py --data resources/data/nyu_d_100 --compare-engines --threads 1
 
-``--engine`` picks the objective's engine (``fuse(engine=...)``, default auto); ``--compare-engines`` also
+``--engine`` picks the objective's engine (``fuse(engine=...)``, default torch, as fuse's); ``--compare-engines`` also
 fuses every set with the defaults on the torch engine and on the fused engine and prints both PSNRs, their
 difference per set and the largest difference.
 
@@ -57,7 +57,8 @@ def main() -> None:
     parser.add_argument("--variant", default="paper", choices=["paper", "reference"])
     parser.add_argument("--threads", type=int, default=2, help="torch and numba threads (default 2)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="fuse(dtype=...)")
-    parser.add_argument("--engine", default="auto", choices=["auto", "fused", "torch"], help="fuse(engine=...)")
+    parser.add_argument("--engine", default="torch", choices=["auto", "fused", "torch"],
+                        help="fuse(engine=...) (default torch, as fuse's)")
     parser.add_argument("--compare-engines", action="store_true",
                         help="also fuse each set on the torch and the fused engine (defaults) and compare PSNR")
     parser.add_argument("--limit", type=int, default=None, help="only the first N sets (sorted by id)")
