@@ -127,8 +127,9 @@ def test_cli_fuses_with_their_weights_and_names_a_bad_file(tmp_path, capsys):
 
     rng = np.random.default_rng(3)
     paths = [tmp_path / "a.png", tmp_path / "b.png"]
-    for path in paths:
-        write_image(path, rng.random((16, 18, 3)), 8)
+    scene = rng.random((16, 18, 3))
+    for path in paths:  # two noisy shots of one scene (the same-scene check stays quiet)
+        write_image(path, np.clip(scene + rng.normal(0, 0.02, scene.shape), 0, 1), 8)
     torch.save(their_state_dict(4, 1), tmp_path / "block8_feat128.pth")
     argv = ["fuse", *map(str, paths), "--detector", "resnet", "--iterations", "2", "--window", "5", "-q"]
     assert main(argv + ["--weights", str(tmp_path / "block8_feat128.pth"), "-o", str(tmp_path / "f.png"),
