@@ -18,7 +18,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-MEMO_BYTES = 384 * 2**20  # room for the source terms of a few colour image sets at 520x520 (about 60 MB each)
+# room for the source terms of one 520x520 colour set under the mfifb convention (about 350 MB: three channels)
+# with a fused image's own terms, or of several sets under the survey convention (about 110 MB each)
+MEMO_BYTES = 768 * 2**20
 
 _entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
 _held = [0]  # bytes held now (a list, so the functions below can change it without ``global``)
@@ -39,14 +41,16 @@ def fingerprint(array: np.ndarray) -> tuple:
 def _freeze(value: Any, key: tuple, register: bool) -> int:
     """Make every array in ``value`` (an array, or a tuple of them and numbers) read-only and (``register``)
     known by ``key``, or forget them (not ``register``); their bytes."""
-    if isinstance(value, np.ndarray):
-        known = _stored.get(id(value))
-        if register and known is None:  # an array already known (a result passed through) keeps its key
+    if isinstance(value, np.ndarray):  # an array already known (a result passed through) keeps its key and
+        known = _stored.get(id(value))  # is counted once, by the entry that made it
+        if register and known is None:
             value.flags.writeable = False
             _stored[id(value)] = (value, key)
-        elif not register and known is not None and known[1] == key:
+            return value.nbytes
+        if not register and known is not None and known[1] == key:
             del _stored[id(value)]
-        return value.nbytes
+            return value.nbytes
+        return 0
     if isinstance(value, tuple):
         return sum(_freeze(item, (*key, k), register) for k, item in enumerate(value))
     return 0

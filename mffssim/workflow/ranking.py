@@ -316,9 +316,47 @@ def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray
     return {name: float(value) for name, value in values.items()}
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cached_scores(fused_paths: Mapping[str, str | os.PathLike], score, key: Mapping,
+                  cache_path) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Every method's metrics of one set, each reused from its cache file where nothing it depends on changed.
+
+    ``fused_paths``: method -> its fused image; ``score(path)``: that image's metrics; ``key``: what every
+    method's values depend on besides its image (the metric params, a digest of the sources, reference and map);
+    ``cache_path(method)``: the method's cache file. A method's cache holds ``key`` plus its image's SHA-256 and
+    is used only when both are equal to the current ones, so a per-set job that scores all of a set's methods
+    computes only those that are new or whose image or settings changed. Returns the values per method (in
+    ``fused_paths`` order) and the methods that were computed.
+    """
+    import json
+
+    results, computed = {}, []
+    for method, path in fused_paths.items():
+        method_key = {**key, "fused_sha256": file_sha256(path)}
+        cache = Path(cache_path(method))
+        try:
+            record = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            record = {}
+        if isinstance(record, dict) and record.get("key") == method_key and record.get("method") == method:
+            results[method] = record["values"]
+            continue
+        results[method] = score(path)
+        computed.append(method)
+        text = json.dumps({"method": method, "key": method_key, "values": results[method]}, indent=1, sort_keys=True)
+        atomic_write(cache, lambda tmp, text=text: Path(tmp).write_text(text + "\n"))
+    return results, computed
+
+
 def assemble_set_metrics(records: Sequence[tuple[str, Mapping]], methods: Sequence[str], dataset: str, set_id: str) -> dict:
-    """One set's ``metrics.json`` record from its per-method records (``(path, record)``: rule method_metrics'
-    ``{"method", "values", ...}`` or rule published_metrics' ``{"methods", "notes", ...}``), methods in
+    """One set's ``metrics.json`` record from its methods' records (``(path, record)``: one method's
+    ``{"method", "values", ...}``, or rules method_metrics' and published_metrics' ``{"methods", ...}``), methods in
     ``methods`` order, with the same-scene check's warning of the sources (a record's ``scene``) where any has one. Raises ``ValueError`` naming the file when the records disagree on the set's scoring
     (reference, index map, variant, window) and when a method has no record."""
     results, notes, common, scene = {}, {}, {}, None
