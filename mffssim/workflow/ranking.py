@@ -297,11 +297,12 @@ def _kendall_tau(a: Sequence[str], b: Sequence[str]) -> float:
 # ------------------------------------------------------------------------------- per-method metrics (workflow)
 def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray | None, names: Sequence[str],
                 focus_map: np.ndarray, window: int, variant: str, features=None, convention: str = "survey",
-                fmi_thinning: str = "matlab") -> dict[str, float]:
+                fmi_thinning: str = "matlab", index=None) -> dict[str, float]:
     """Every metric of one fused image as the workflow's tables hold them: ``mffssim.metrics.evaluate``
     (``names``, empty = all that apply, under ``convention``) plus the MFF-SSIM index under the common
     ``focus_map``. Under ``mfifb`` a colour ``fused`` of gray sources is accepted (:func:`load_result`); its
-    MFF-SSIM index is that of its luminance."""
+    MFF-SSIM index is that of its luminance. ``index``: ``mffssim.ssim.mffssim_indexer(sources, focus_map,
+    window, variant)``, made once for a job that scores many images of one set (same values, less work)."""
     from mffssim import mffssim_index
     from mffssim.metrics import evaluate
     from mffssim.metrics._common import gray_255
@@ -312,7 +313,7 @@ def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray
     values = evaluate(sources, fused, reference=reference, metrics=list(names) or None, features=features,
                       convention=convention, fmi_thinning=fmi_thinning)
     gray = (gray_255(fused, "fused") / 255.0).astype(np.float32)[:, :, None] if colour_of_gray else fused
-    values["mffssim"] = mffssim_index(sources, gray, focus_map, window, variant)
+    values["mffssim"] = index(gray) if index is not None else mffssim_index(sources, gray, focus_map, window, variant)
     return {name: float(value) for name, value in values.items()}
 
 
