@@ -561,7 +561,28 @@ def _objective_from_arrays(sources, fused, focus_map, window, variant):
         window,
         variant,
     )
-    return objective, torch.from_numpy(np.ascontiguousarray(fus.transpose(2, 0, 1)))
+    return objective, _fused_tensor(fus)
+
+
+def _fused_tensor(fused: np.ndarray) -> torch.Tensor:
+    """A checked float64 (H, W, C) image as the objective's (C, H, W) tensor."""
+    return torch.from_numpy(np.ascontiguousarray(fused.transpose(2, 0, 1)))
+
+
+def mffssim_indexer(sources: np.ndarray, focus_map: np.ndarray, window: int, variant: str = "paper"):
+    """``index(fused)``: :func:`mffssim_index` of ``fused`` against these ``sources`` and ``focus_map``, with the
+    sources' terms (local statistics under the map) computed once here rather than for each fused image (a
+    workflow job that scores many fused images of one set). Same arguments, checks and values."""
+    objective, _ = _objective_from_arrays(sources, np.asarray(sources)[0], focus_map, window, variant)
+    shape = tuple(np.shape(sources)[1:])
+
+    def index(fused: np.ndarray) -> float:
+        fus = _as_float_array(fused, "fused", 3, "(H, W, C)")
+        if fus.shape != shape:
+            raise ValueError(f"fused has shape {fus.shape}, the sources' images are {shape} (H, W, C)")
+        return float(objective.value(_fused_tensor(fus)))
+
+    return index
 
 
 def mffssim_index(

@@ -49,27 +49,30 @@ rule source_features:
         "../scripts/source_features.py"
 
 
-# metrics of one method's fused image: adding a method scores only that method
+# metrics of every method's fused image of one set, the published results aside (one job per set; each method's
+# values are kept in its folder with its image's checksum and the params, so adding a method scores only that method)
 rule method_metrics:
     input:
         unpack(set_inputs),
-        fused="results/{dataset}/{set}/{method}/fused.png",
+        fused=lambda wc: [f"results/{wc.dataset}/{wc.set}/{m}/fused.png" for m in scored_methods(wc.dataset, wc.set)],
         index_map=lambda wc: f"results/{wc.dataset}/{wc.set}/maps/{index_detector(wc.dataset, wc.set)}.png",
         features=rules.source_features.output.features,
     output:
-        metrics="results/{dataset}/{set}/{method}/metrics.json",
+        metrics="results/{dataset}/{set}/methods.metrics.json",
     log:
-        "logs/metrics/{dataset}/{set}/{method}.log",
+        "logs/metrics/{dataset}/{set}/methods.log",
     benchmark:
-        "results/benchmarks/metrics/{dataset}/{set}/{method}.tsv"
+        "results/benchmarks/metrics/{dataset}/{set}/methods.tsv"
     conda:
         "../envs/mffssim.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=30,
     params:
         set_dir=lambda wc: set_dir(wc.dataset, wc.set),
+        methods=lambda wc: scored_methods(wc.dataset, wc.set),
+        cache_dir=lambda wc: f"results/{wc.dataset}/{wc.set}",
         scene_check=config["fusion"]["scene_check"],
         names=config["metrics"]["names"],
         convention=config["metrics"]["convention"],

@@ -51,15 +51,18 @@ def own_missing(dataset):
     return [s for s in SETS[dataset] if own_path(dataset, s) is None]
 
 
+def scored_methods(dataset, set_id):
+    """The set's methods that rule method_metrics scores (all but the published results)."""
+    return [m for m in methods_for(dataset, set_id) if m not in registry.PUBLISHED_BY_ID]
+
+
 def method_metric_files(wildcards):
-    """What a set's metrics.json is assembled from: one metrics.json per method, and one file for all the
-    set's published methods (scored in one job: 30 images of one pair)."""
+    """What a set's metrics.json is assembled from: one file for the set's own methods (scored in one job, each
+    kept in its folder) and one for all its published methods (scored in one job: 30 images of one pair)."""
     methods = methods_for(wildcards.dataset, wildcards.set)
-    files = [
-        f"results/{wildcards.dataset}/{wildcards.set}/{m}/metrics.json"
-        for m in methods
-        if m not in registry.PUBLISHED_BY_ID
-    ]
+    files = []
+    if scored_methods(wildcards.dataset, wildcards.set):
+        files.append(f"results/{wildcards.dataset}/{wildcards.set}/methods.metrics.json")
     if any(m in registry.PUBLISHED_BY_ID for m in methods):
         files.append(f"results/{wildcards.dataset}/{wildcards.set}/published.metrics.json")
     return files

@@ -132,6 +132,7 @@ def set_scorer(snakemake) -> SetScorer:
     features)."""
     from mffssim import read_focus_map, window_size
     from mffssim.metrics import load_features
+    from mffssim.ssim import mffssim_indexer
     from mffssim.workflow.ranking import score_image
 
     params = snakemake.params
@@ -141,11 +142,12 @@ def set_scorer(snakemake) -> SetScorer:
     focus_map = read_focus_map(snakemake.input.index_map, n_sources, shape=(height, width))
     window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
     features = load_features(snakemake.input.features)
+    index = mffssim_indexer(sources, focus_map, window, params.index_variant)  # the sources' terms, once
 
     def score(fused) -> dict[str, float]:
         return score_image(sources, fused, reference=reference, names=params.names, focus_map=focus_map,
                            window=window, variant=params.index_variant, features=features,
-                           convention=params.convention, fmi_thinning=params.fmi_thinning)
+                           convention=params.convention, fmi_thinning=params.fmi_thinning, index=index)
 
     return SetScorer(sources, reference, Path(snakemake.input.index_map).stem, window, score,
                      check_scene(snakemake, loaded))

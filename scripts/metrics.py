@@ -1,5 +1,5 @@
-"""Rule metrics: one image set's metrics.json, assembled from its methods' metrics (rule method_metrics, one
-per method, and rule published_metrics, all the set's published results)."""
+"""Rule metrics: one image set's metrics.json, assembled from its methods' metrics (rule method_metrics, the set's
+own methods, and rule published_metrics, all the set's published results)."""
 from _wf import start
 
 logger = start(snakemake)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,3 +220,31 @@ def test_ranking_configs_plan(tmp_path, name):
     assert jobs["published_metrics"] == pairs and jobs["download_published_pair"] == pairs
     assert jobs["ranking_table"] == 2 and jobs["ranking_table1"] == 1
     assert "train_detector" not in jobs and jobs["detect_resnet"] > 0  # the shipped detector weights
+
+
+def test_cached_scores_compute_only_what_changed(tmp_path):
+    """rule method_metrics' cache: a method is scored again only when its image's bytes or the key change, and
+    a damaged cache file is scored again, not trusted."""
+    from mffssim.workflow.ranking import cached_scores
+
+    images = {}
+    for name, value in (("a", 1), ("b", 2)):
+        images[name] = tmp_path / f"{name}.bin"
+        images[name].write_bytes(bytes([value]) * 8)
+    calls = []
+
+    def score(path):
+        calls.append(Path(path).stem)
+        return {"x": float(Path(path).read_bytes()[0])}
+
+    def run(key, methods=("a", "b")):
+        calls.clear()
+        return cached_scores({m: images[m] for m in methods}, score, key, lambda m: tmp_path / m / "metrics.json")
+
+    assert run({"names": ["qmi"]}, ("a",)) == ({"a": {"x": 1.0}}, ["a"])
+    assert run({"names": ["qmi"]}) == ({"a": {"x": 1.0}, "b": {"x": 2.0}}, ["b"]) and calls == ["b"]
+    images["a"].write_bytes(bytes([5]) * 8)
+    assert run({"names": ["qmi"]}) == ({"a": {"x": 5.0}, "b": {"x": 2.0}}, ["a"])
+    assert run({"names": ["qg"]})[1] == ["a", "b"]
+    (tmp_path / "b" / "metrics.json").write_text("{not json")
+    assert run({"names": ["qg"]})[1] == ["b"]

@@ -2,7 +2,7 @@
 
 One base run, with a job in every stage of the workflow: config/tiny.yaml (one embedded set, 48 px) with the
 Laplacian and a tiny ResNet detector (1 epoch, width 4, one block) and the MFF-SSIM and pixel-wise fusers,
-18 jobs. It is made the hard way: snakemake is killed (SIGKILL to its process group, as a node failure or
+15 jobs (the set's four methods are scored in one metrics job). It is made the hard way: snakemake is killed (SIGKILL to its process group, as a node failure or
 a wall-time limit would) while the MFF-SSIM fusion job runs, `snakemake -n --rerun-incomplete` must then
 plan the interrupted and the never-run jobs and none of the finished ones, and the resumed run (`--unlock`
 first: a killed snakemake leaves its lock behind, and a run refuses to start until it is removed) must
@@ -45,9 +45,11 @@ KILLED_LOG = "logs/fusion/embedded/camera/mffssim_paper-lap.log"
 # --------------------------------------------------------------------- what each change must plan, and why
 # after a change, every job downstream of a rerun job reruns as well; these close every chain in the base run
 TAIL = {"metrics": 1, "set_panel": 1, "table": 1, "convergence": 1, "all": 1}
-# the metrics of n methods of one set: a job per method (rules/ranking.smk), assembled by the set's metrics job
+# the metrics of n methods of one set: one job for the set (rules/ranking.smk), which computes those n and takes
+# the others' values from their folders' caches (test_adding_a_method_computes_only_its_metrics), assembled by
+# the set's metrics job
 def scored(n):
-    return {"method_metrics": n}
+    return {"method_metrics": 1} if n else {}
 
 
 # the jobs of one image set (lap and resnet maps, MS-Lap, MS-ResNet, pixel-wise with each map, their four
@@ -226,7 +228,7 @@ def test_interrupted_run_plans_only_the_unfinished_jobs(base):
     assert unfinished <= planned  # every interrupted job is
     # exactly the never-run and the interrupted jobs: the first run's plan less what finished
     everything = planned_jobs(base["interrupted"])
-    assert sum(everything.values()) == 18
+    assert sum(everything.values()) == 15
     for rule, _ in finished:
         everything[rule] -= 1
     assert planned_jobs(base["plan"]) == {rule: n for rule, n in everything.items() if n}
@@ -260,6 +262,34 @@ def test_a_change_reruns_exactly_what_depends_on_it(plans, name):
     assert planned_jobs(output) == expected
     planned_outputs = outputs_of(job_blocks(output).values())
     assert not [p for p in planned_outputs for part in untouched if part in p], untouched
+
+
+def test_adding_a_method_computes_only_its_metrics(base, tmp_path):
+    """The promise behind scored(1): on a copy of the finished base run, adding a method (the fusion.methods
+    change) reruns the set's metrics job, which computes the new method's metrics only; a rerun after one
+    method's image changed computes only that method's."""
+    import json
+    import shutil
+
+    workdir = tmp_path / "copy"
+    shutil.copytree(base["dir"], workdir, symlinks=True)  # copy2 keeps the mtimes, so nothing else is stale
+    change = write_config(workdir / "add_average.yaml", CHANGES["fusion.methods"][0])
+    proc = snakemake(workdir, configs=base["configs"] + (change,))
+    assert proc.returncode == 0, failure_text(proc)
+    record_path = workdir / "results/embedded/camera/methods.metrics.json"
+    record = json.loads(record_path.read_text())
+    assert record["computed"] == ["average"]
+    assert "average" in record["methods"] and "pixelwise-lap" in record["methods"]
+    before = record["methods"]["pixelwise-lap"]
+    fused = workdir / "results/embedded/camera/pixelwise-lap/fused.png"
+    image = read_image(fused)
+    from mffssim.io import write_image
+
+    write_image(fused, np.ascontiguousarray(image[:, ::-1]))  # another image: its checksum changes
+    proc = snakemake(workdir, configs=base["configs"] + (change,))
+    assert proc.returncode == 0, failure_text(proc)
+    record = json.loads(record_path.read_text())
+    assert record["computed"] == ["pixelwise-lap"] and record["methods"]["pixelwise-lap"] != before
 
 
 def test_nothing_reruns_in_the_tiny_run(tiny_run):

@@ -445,3 +445,21 @@ def test_objective_rejects_bad_tensors():
         objective.value(torch.rand(3, 10, 11))
     with pytest.raises(ValueError, match="float64"):
         objective.value_and_grad(torch.rand(3, 10, 12, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("variant", ["paper", "reference"])
+def test_indexer_equals_mffssim_index(variant):
+    """mffssim_indexer (the sources' terms made once, as a metrics job scoring a set's images uses it) gives
+    mffssim_index's values for several fused images, and names a fused image of the wrong shape."""
+    from mffssim.ssim import mffssim_indexer
+
+    rng = np.random.default_rng(3)
+    sources = rng.random((2, 20, 24, 3))
+    first = (rng.random((20, 24)) > 0.5).astype(np.float64)
+    focus_map = np.stack([first, 1 - first])
+    index = mffssim_indexer(sources, focus_map, 5, variant)
+    for w in (0.2, 0.5, 0.9):
+        fused = w * sources[0] + (1 - w) * sources[1]
+        assert index(fused) == mffssim_index(sources, fused, focus_map, 5, variant)
+    with pytest.raises(ValueError, match="fused has shape"):
+        index(sources[0][:, :-1])

@@ -9,6 +9,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
+from ._memo import memo
+
 # First row of MATLAB's inverse NTSC matrix, as rgb2gray uses it (not the rounded 0.299/0.587/0.114).
 RGB2GRAY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 
@@ -56,10 +58,19 @@ def check_same_shape(*images: np.ndarray, names: tuple[str, ...]) -> None:
 
 
 def gray_triple(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sources ``a``, ``b`` and fused ``f`` as 2-D float64 luminance on the 0..255 integer scale, same size."""
-    images = (gray_255(a, "a"), gray_255(b, "b"), gray_255(f, "f"))
+    """Sources ``a``, ``b`` and fused ``f`` as 2-D float64 luminance on the 0..255 integer scale, same size.
+
+    The results are read-only and shared (``mffssim.metrics._memo``): every metric of one image reuses them.
+    """
+    images = tuple(memo("gray_255", lambda x, n=name: gray_255(x, n), np.asarray(x))
+                   for x, name in ((a, "a"), (b, "b"), (f, "f")))
     check_same_shape(*images, names=("a", "b", "f"))
     return images
+
+
+def normalized_triple(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``normalize1`` of each of ``gray_triple(a, b, f)`` (read-only, shared like it)."""
+    return tuple(memo("normalize1", normalize1, image) for image in gray_triple(a, b, f))
 
 
 def normalize1(image255: np.ndarray) -> np.ndarray:

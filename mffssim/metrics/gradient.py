@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._common import gray_triple, sobel
+from ._memo import memo
 
 _TINY = 1e-5  # the toolbox's stand-in for an exact zero gradient component or magnitude
 
@@ -86,7 +87,7 @@ def _mefb_preservation(g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: n
 
 def _qg_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     """Q^AB/F as the MFIFB benchmark's ``metricsQabf.m`` computes it (see ``qg``)."""
-    (g_a, a_a), (g_b, a_b), (g_f, a_f) = (_mefb_edges(image) for image in (a, b, f))
+    (g_a, a_a), (g_b, a_b), (g_f, a_f) = (memo("qg_mefb_edges", _mefb_edges, image) for image in (a, b, f))
     q_af, q_bf = _mefb_preservation(g_a, a_a, g_f, a_f), _mefb_preservation(g_b, a_b, g_f, a_f)
     total = np.sum(g_a + g_b)
     if total == 0:  # no gradient in either source (MATLAB: 0/0): every pixel weighs the same
@@ -121,7 +122,7 @@ def qg(a: np.ndarray, b: np.ndarray, f: np.ndarray, variant: str = "corrected") 
         return _qg_mefb(a, b, f)
     original = variant == "original"
     params = _ORIGINAL if original else _CORRECTED
-    (g_a, a_a), (g_b, a_b), (g_f, a_f) = (_magnitude_and_angle(image) for image in (a, b, f))
+    (g_a, a_a), (g_b, a_b), (g_f, a_f) = (memo("qg_edges", _magnitude_and_angle, image) for image in (a, b, f))
     q_af = _preservation(g_a, a_a, g_f, a_f, params, original, raw_f=True)
     q_bf = _preservation(g_b, a_b, g_f, a_f, params, original, raw_f=False)
     w_a, w_b = _floor_zero(g_a), _floor_zero(g_b)

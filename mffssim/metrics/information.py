@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import gray_triple, normalize1
+from ._common import normalized_triple
+from ._memo import memo
 
 _BINS = 256
 
@@ -26,9 +27,13 @@ def _entropy(p: np.ndarray) -> float:
 
 
 def _entropies(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """``(H(x), H(y), H(x, y))`` in bits from the joint histogram of two 0..255 integer images."""
-    joint = _joint_probability(x, y)
-    return _entropy(joint.sum(axis=1)), _entropy(joint.sum(axis=0)), _entropy(joint)
+    """``(H(x), H(y), H(x, y))`` in bits from the joint histogram of two 0..255 integer images (shared by QMI
+    and QNCIE, and kept for a source pair, through ``memo``)."""
+    def compute(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+        joint = _joint_probability(x, y)
+        return _entropy(joint.sum(axis=1)), _entropy(joint.sum(axis=0)), _entropy(joint)
+
+    return memo("entropies", compute, x, y)
 
 
 def _normalised_mi(x: np.ndarray, f: np.ndarray) -> float:
@@ -52,7 +57,7 @@ def qmi(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     >>> qmi(x, x, x)
     2.0
     """
-    a, b, f = (normalize1(image) for image in gray_triple(a, b, f))
+    a, b, f = normalized_triple(a, b, f)
     return float(2.0 * (_normalised_mi(a, f) + _normalised_mi(b, f)))
 
 
@@ -70,7 +75,7 @@ def qncie(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     give NaN for a zero eigenvalue, e.g. three identical images with a uniform histogram). Three constant
     images give R = I and QNCIE = 1 - log_256(3) ~ 0.8019, the lowest value.
     """
-    a, b, f = (normalize1(image) for image in gray_triple(a, b, f))
+    a, b, f = normalized_triple(a, b, f)
     nab, naf, nbf = _ncc(a, b), _ncc(a, f), _ncc(b, f)
     correlation = np.array([[1.0, nab, naf], [nab, 1.0, nbf], [naf, nbf, 1.0]])
     share = np.clip(np.linalg.eigvalsh(correlation), 0.0, None) / 3.0
@@ -102,5 +107,5 @@ def te(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Images are ``normalize1``-ed as for QMI; the joint-histogram sum follows Zheng Liu's ``metricMI`` (switch 2),
     marginals transposed included (``_tsallis``).
     """
-    a, b, f = (normalize1(image) for image in gray_triple(a, b, f))
+    a, b, f = normalized_triple(a, b, f)
     return _tsallis(a, f) + _tsallis(b, f)

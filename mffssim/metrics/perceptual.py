@@ -6,10 +6,13 @@ Both filter images by a contrast sensitivity function (CSF) in the frequency dom
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import ndimage
 
-from ._common import csf_filter, freqspace_radius, gray_triple, normalize1, sobel
+from ._common import csf_filter, freqspace_radius, normalized_triple, sobel
+from ._memo import memo
 
 # --- QCB ---------------------------------------------------------------------------------------------
 
@@ -33,12 +36,21 @@ def _gaussian_same(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return ndimage.correlate1d(rows, taps, axis=1, mode="constant", cval=0.0)
 
 
-def _masked_contrast(image: np.ndarray, response: np.ndarray) -> np.ndarray:
+@lru_cache(maxsize=4)
+def _cb_response(shape: tuple[int, int]) -> np.ndarray:
+    """QCB's DoG CSF on the frequency grid of an image of ``shape`` (read-only, cached per shape)."""
+    radius = freqspace_radius(shape, 30.0)
+    response = np.exp(-((radius / _CB_F0) ** 2)) - _CB_A * np.exp(-((radius / _CB_F1) ** 2))
+    response.flags.writeable = False
+    return response
+
+
+def _masked_contrast(image: np.ndarray) -> np.ndarray:
     """Band-limited contrast C = |G1*I / G2*I - 1| of the CSF-filtered image, then masked C'.
 
     Where G2*I is exactly 0 (only for an all-zero image in practice; MATLAB gives NaN) C is taken as 0.
     """
-    filtered = csf_filter(image, response)
+    filtered = csf_filter(image, _cb_response(image.shape))
     narrow, wide = _gaussian_same(filtered, _CB_G1), _gaussian_same(filtered, _CB_G2)
     safe = np.where(wide == 0, 1.0, wide)
     contrast = np.where(wide == 0, 0.0, np.abs(narrow / safe - 1))
@@ -63,17 +75,19 @@ def qcb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     lambda_A = lambda_B = 1/2. Identical inputs give 1; three constant images (all zero after normalize1)
     give 1.
     """
-    a, b, f = (normalize1(image) for image in gray_triple(a, b, f))
-    radius = freqspace_radius(a.shape, 30.0)
-    response = np.exp(-((radius / _CB_F0) ** 2)) - _CB_A * np.exp(-((radius / _CB_F1) ** 2))
-    c_a, c_b, c_f = (_masked_contrast(image, response) for image in (a, b, f))
+    a, b, f = normalized_triple(a, b, f)
+    c_a, c_b, c_f = (memo("qcb_contrast", _masked_contrast, image) for image in (a, b, f))
+    lam_a, lam_b = memo("qcb_lambdas", _cb_lambdas, c_a, c_b)
     q_af, q_bf = _ratio_min_max(c_a, c_f), _ratio_min_max(c_b, c_f)
+    return float(np.mean(lam_a * q_af + lam_b * q_bf))
+
+
+def _cb_lambdas(c_a: np.ndarray, c_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sources' weights lambda_S = C'_S^2 / (C'_A^2 + C'_B^2), 1/2 each where both are 0."""
     energy = c_a * c_a + c_b * c_b
     flat = energy == 0
     safe = np.where(flat, 1.0, energy)
-    lam_a = np.where(flat, 0.5, c_a * c_a / safe)
-    lam_b = np.where(flat, 0.5, c_b * c_b / safe)
-    return float(np.mean(lam_a * q_af + lam_b * q_bf))
+    return np.where(flat, 0.5, c_a * c_a / safe), np.where(flat, 0.5, c_b * c_b / safe)
 
 
 # --- QCV ---------------------------------------------------------------------------------------------
@@ -107,13 +121,21 @@ def qcv(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     Degenerate input: when both sources have no gradient at all (all-zero after normalize1, i.e. constant),
     MATLAB gives 0/0; here every block then weighs equally, QCV = mean of (D_A + D_B)/2. Identical inputs give 0.
     """
-    a, b, f = (normalize1(image) for image in gray_triple(a, b, f))
-    lam_a, lam_b = _saliency(a), _saliency(b)
-    radius = freqspace_radius(a.shape, 8.0)
-    response = 2.6 * (0.0192 + 0.144 * radius) * np.exp(-((0.144 * radius) ** 1.1))
+    a, b, f = normalized_triple(a, b, f)
+    lam_a, lam_b = (memo("qcv_saliency", _saliency, image) for image in (a, b))
+    response = _cv_response(a.shape)
     d_a = _block_sum(csf_filter(a - f, response) ** 2) / _CV_BLOCK**2
     d_b = _block_sum(csf_filter(b - f, response) ** 2) / _CV_BLOCK**2
     total = np.sum(lam_a + lam_b)
     if total == 0:
         return float(np.mean(d_a + d_b) / 2)
     return float(np.sum(lam_a * d_a + lam_b * d_b) / total)
+
+
+@lru_cache(maxsize=4)
+def _cv_response(shape: tuple[int, int]) -> np.ndarray:
+    """QCV's Mannos-Sakrison CSF on the frequency grid of an image of ``shape`` (read-only, cached per shape)."""
+    radius = freqspace_radius(shape, 8.0)
+    response = 2.6 * (0.0192 + 0.144 * radius) * np.exp(-((0.144 * radius) ** 1.1))
+    response.flags.writeable = False
+    return response

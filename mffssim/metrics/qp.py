@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from mffssim.metrics._common import check_same_shape, gray_255
+from mffssim.metrics._memo import memo
 from mffssim.metrics.phasecong import PhaseCongruency, phase_congruency
 from mffssim.metrics.reference import filter_same, gaussian_window
 
@@ -15,27 +16,41 @@ FEATURE_THRESHOLD = 0.1  # a pixel is a feature of a source when its PC exceeds 
 C = 1e-4  # stabiliser of the local correlation coefficient
 
 
-def _local_correlation(feature: np.ndarray, mask: np.ndarray, fused: tuple, window: np.ndarray) -> np.ndarray:
-    """(sigma_XF + C) / (sqrt|sigma_X^2 sigma_F^2| + C) of the masked feature X and F, 0 outside ``mask``.
-
-    ``fused`` is (F, local mean of F, local variance of F); local statistics use the Gaussian window.
-    """
-    f, mu_f, var_f = fused
+def _source_statistics(feature: np.ndarray, mask: np.ndarray, window: np.ndarray) -> tuple:
+    """The masked feature X = feature * mask of one source with its local mean and variance (Gaussian window)."""
     x = feature * mask
     mu_x = filter_same(x, window)
-    var_x = filter_same(x * x, window) - mu_x**2
-    cov = filter_same(x * f, window) - mu_x * mu_f
-    rho = (cov + C) / (np.sqrt(np.abs(var_x * var_f)) + C)
-    return np.where(mask, rho, 0.0)
+    return x, mu_x, filter_same(x * x, window) - mu_x**2
 
 
-def _preservation(features: tuple, f: np.ndarray, masks: tuple) -> float:
+def _sources_terms(pa: PhaseCongruency, pb: PhaseCongruency) -> tuple:
+    """Everything QP needs of the two sources alone: the feature masks (A, B, max-PC source) and, per feature
+    (PC, maximum and minimum moment), each of the three masked features' local statistics."""
+    a_wins = pa.pc > pb.pc
+    best_pc = np.where(a_wins, pa.pc, pb.pc)
+    masks = (pa.pc > FEATURE_THRESHOLD, pb.pc > FEATURE_THRESHOLD, best_pc > FEATURE_THRESHOLD)
+    window = gaussian_window()
+    per_feature = tuple(
+        tuple(_source_statistics(x, m, window) for x, m in zip((xa, xb, np.where(a_wins, xa, xb)), masks))
+        for xa, xb in ((pa.pc, pb.pc), (pa.max_moment, pb.max_moment), (pa.min_moment, pb.min_moment)))
+    return masks, per_feature
+
+
+def _preservation(sources: tuple, f: np.ndarray, masks: tuple) -> float:
     """Sum over pixels of the best of the three local correlations (A, B, max-PC source with F),
-    divided by the area of the max-PC mask."""
+    divided by the area of the max-PC mask.
+
+    Each correlation is (sigma_XF + C) / (sqrt|sigma_X^2 sigma_F^2| + C) of the masked feature X and F, 0
+    outside X's mask; ``sources`` holds each X with its local mean and variance.
+    """
     window = gaussian_window()
     mu_f = filter_same(f, window)
-    fused = (f, mu_f, filter_same(f * f, window) - mu_f**2)
-    maps = [_local_correlation(x, m, fused, window) for x, m in zip(features, masks)]
+    var_f = filter_same(f * f, window) - mu_f**2
+    maps = []
+    for (x, mu_x, var_x), mask in zip(sources, masks):
+        cov = filter_same(x * f, window) - mu_x * mu_f
+        rho = (cov + C) / (np.sqrt(np.abs(var_x * var_f)) + C)
+        maps.append(np.where(mask, rho, 0.0))
     return float(np.max(maps, axis=0).sum() / masks[2].sum())
 
 
@@ -59,15 +74,13 @@ def qp_from_features(pa: PhaseCongruency, pb: PhaseCongruency, pf: PhaseCongruen
     """QP from the ``phase_congruency`` results (default parameters, with moments) of A, B and F.
 
     Lets a caller that scores several fused images of one source pair compute the sources' phase
-    congruency once.
+    congruency once; the sources' masks and local statistics are kept too (``memo``), by content.
     """
-    a_wins = pa.pc > pb.pc
-    best_pc = np.where(a_wins, pa.pc, pb.pc)
-    masks = (pa.pc > FEATURE_THRESHOLD, pb.pc > FEATURE_THRESHOLD, best_pc > FEATURE_THRESHOLD)
-    if not masks[2].any():
+    if not (pa.pc > FEATURE_THRESHOLD).any() and not (pb.pc > FEATURE_THRESHOLD).any():
         return 1.0
+    masks, per_feature = memo("qp_sources", lambda *_: _sources_terms(pa, pb), pa.pc, pa.max_moment,
+                              pa.min_moment, pb.pc, pb.max_moment, pb.min_moment)
     result = 1.0
-    for xa, xb, xf in ((pa.pc, pb.pc, pf.pc), (pa.max_moment, pb.max_moment, pf.max_moment),
-                       (pa.min_moment, pb.min_moment, pf.min_moment)):
-        result *= _preservation((xa, xb, np.where(a_wins, xa, xb)), xf, masks)
+    for sources, xf in zip(per_feature, (pf.pc, pf.max_moment, pf.min_moment)):
+        result *= _preservation(sources, xf, masks)
     return result

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import check_image_size
 from ._common import filter2_same, gray_triple, local_mean, window_is_flat
+from ._memo import memo
 
 _PREWITT_X = np.array([[1.0, 0.0, -1.0], [1.0, 0.0, -1.0], [1.0, 0.0, -1.0]])
 _PREWITT_Y = _PREWITT_X.T.copy()  # rows (1 1 1), (0 0 0), (-1 -1 -1)
@@ -60,15 +61,14 @@ _QE_TAPS = np.full(8, 1.0 / 8.0)  # 8 x 8 box window, normalised (1/64 each; exa
 _QE_C = (1e-6 * 255.0) ** 2  # K1 = K2 = 1e-6, L = 255: SSIM reduces to UIQI
 
 
-def _weighted_quality(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
-    """Piella's weighted fusion quality index Q_W on 8 x 8 windows.
+def _qe_stats(image: np.ndarray) -> _Window:
+    """QE's 8 x 8 window statistics of one image (kept per image by ``memo``)."""
+    return memo("qe_window", lambda x: _window_stats(x, _QE_TAPS), image)
 
-    Saliency c(w) = max(var_A, var_B). The toolbox adds 1/2 to both variances where they sum to exactly 0;
-    in MATLAB that happens where both windows are all zero, and elsewhere only where round-off happens to
-    cancel (other flat windows keep a ~1e-16 c^2 residue and weigh ~0). So the 1/2 goes to all-zero windows,
-    and other windows flat in both sources weigh 0 (on c_02 the chance cancellations leave a 1e-7 residue).
-    """
-    wa, wb, wf = (_window_stats(image, _QE_TAPS) for image in (a, b, f))
+
+def _qe_weights(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per window of the two sources: lambda and the normalised saliency c(w) / sum c (``_weighted_quality``)."""
+    wa, wb = _qe_stats(a), _qe_stats(b)
     both_zero = wa.flat & wb.flat & (wa.mean == 0) & (wb.mean == 0)
     var_a, var_b = wa.var + 0.5 * both_zero, wb.var + 0.5 * both_zero
     lam = _lambda(var_a, var_b)
@@ -76,8 +76,22 @@ def _weighted_quality(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     total = np.sum(saliency)
     if total == 0:  # no structure anywhere in either source: every window weighs the same
         saliency, total = np.ones_like(saliency), saliency.size
+    return lam, saliency / total
+
+
+def _weighted_quality(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+    """Piella's weighted fusion quality index Q_W on 8 x 8 windows.
+
+    Saliency c(w) = max(var_A, var_B). The toolbox adds 1/2 to both variances where they sum to exactly 0;
+    in MATLAB that happens where both windows are all zero, and elsewhere only where round-off happens to
+    cancel (other flat windows keep a ~1e-16 c^2 residue and weigh ~0). So the 1/2 goes to all-zero windows,
+    and other windows flat in both sources weigh 0 (on c_02 the chance cancellations leave a 1e-7 residue).
+    The sources' terms (``_qe_weights``) are kept for the next fused image of the same sources.
+    """
+    lam, weight = memo("qe_weights", _qe_weights, a, b)
+    wa, wb, wf = (_qe_stats(image) for image in (a, b, f))
     ssim_af, ssim_bf = _ssim_map(wf, wa, _QE_TAPS, _QE_C), _ssim_map(wf, wb, _QE_TAPS, _QE_C)
-    return float(np.sum(saliency / total * (lam * ssim_af + (1 - lam) * ssim_bf)))
+    return float(np.sum(weight * (lam * ssim_af + (1 - lam) * ssim_bf)))
 
 
 def _prewitt_magnitude(image: np.ndarray) -> np.ndarray:
@@ -99,7 +113,7 @@ def qe(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     a, b, f = gray_triple(a, b, f)
     check_image_size(a, 8, "QE")
     intensity = _weighted_quality(a, b, f)
-    edges = _weighted_quality(_prewitt_magnitude(a), _prewitt_magnitude(b), _prewitt_magnitude(f))
+    edges = _weighted_quality(*(memo("prewitt", _prewitt_magnitude, image) for image in (a, b, f)))
     return float(intensity * edges)
 
 
@@ -131,9 +145,19 @@ def qy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     """
     a, b, f = gray_triple(a, b, f)
     check_image_size(a, 7, "QY")
-    wa, wb, wf = (_window_stats(image, _QY_TAPS) for image in (a, b, f))
-    ssim_ab = _ssim_map(wa, wb, _QY_TAPS, _QY_C)
+    ssim_ab, lam = memo("qy_sources", _qy_sources, a, b)
+    wa, wb, wf = (_qy_stats(image) for image in (a, b, f))
     ssim_af, ssim_bf = _ssim_map(wa, wf, _QY_TAPS, _QY_C), _ssim_map(wb, wf, _QY_TAPS, _QY_C)
-    lam = _lambda(wa.var, wb.var)
     quality = np.where(ssim_ab >= 0.75, lam * ssim_af + (1 - lam) * ssim_bf, np.maximum(ssim_af, ssim_bf))
     return float(np.mean(quality))
+
+
+def _qy_stats(image: np.ndarray) -> _Window:
+    """QY's 7 x 7 Gaussian window statistics of one image (kept per image by ``memo``)."""
+    return memo("qy_window", lambda x: _window_stats(x, _QY_TAPS), image)
+
+
+def _qy_sources(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """QY's terms of the two sources alone: SSIM(A, B) and lambda per window."""
+    wa, wb = _qy_stats(a), _qy_stats(b)
+    return _ssim_map(wa, wb, _QY_TAPS, _QY_C), _lambda(wa.var, wb.var)

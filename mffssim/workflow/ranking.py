@@ -297,11 +297,12 @@ def _kendall_tau(a: Sequence[str], b: Sequence[str]) -> float:
 # ------------------------------------------------------------------------------- per-method metrics (workflow)
 def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray | None, names: Sequence[str],
                 focus_map: np.ndarray, window: int, variant: str, features=None, convention: str = "survey",
-                fmi_thinning: str = "matlab") -> dict[str, float]:
+                fmi_thinning: str = "matlab", index=None) -> dict[str, float]:
     """Every metric of one fused image as the workflow's tables hold them: ``mffssim.metrics.evaluate``
     (``names``, empty = all that apply, under ``convention``) plus the MFF-SSIM index under the common
     ``focus_map``. Under ``mfifb`` a colour ``fused`` of gray sources is accepted (:func:`load_result`); its
-    MFF-SSIM index is that of its luminance."""
+    MFF-SSIM index is that of its luminance. ``index``: ``mffssim.ssim.mffssim_indexer(sources, focus_map,
+    window, variant)``, made once for a job that scores many images of one set (same values, less work)."""
     from mffssim import mffssim_index
     from mffssim.metrics import evaluate
     from mffssim.metrics._common import gray_255
@@ -312,13 +313,51 @@ def score_image(sources: np.ndarray, fused: np.ndarray, *, reference: np.ndarray
     values = evaluate(sources, fused, reference=reference, metrics=list(names) or None, features=features,
                       convention=convention, fmi_thinning=fmi_thinning)
     gray = (gray_255(fused, "fused") / 255.0).astype(np.float32)[:, :, None] if colour_of_gray else fused
-    values["mffssim"] = mffssim_index(sources, gray, focus_map, window, variant)
+    values["mffssim"] = index(gray) if index is not None else mffssim_index(sources, gray, focus_map, window, variant)
     return {name: float(value) for name, value in values.items()}
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cached_scores(fused_paths: Mapping[str, str | os.PathLike], score, key: Mapping,
+                  cache_path) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Every method's metrics of one set, each reused from its cache file where nothing it depends on changed.
+
+    ``fused_paths``: method -> its fused image; ``score(path)``: that image's metrics; ``key``: what every
+    method's values depend on besides its image (the metric params, a digest of the sources, reference and map);
+    ``cache_path(method)``: the method's cache file. A method's cache holds ``key`` plus its image's SHA-256 and
+    is used only when both are equal to the current ones, so a per-set job that scores all of a set's methods
+    computes only those that are new or whose image or settings changed. Returns the values per method (in
+    ``fused_paths`` order) and the methods that were computed.
+    """
+    import json
+
+    results, computed = {}, []
+    for method, path in fused_paths.items():
+        method_key = {**key, "fused_sha256": file_sha256(path)}
+        cache = Path(cache_path(method))
+        try:
+            record = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            record = {}
+        if isinstance(record, dict) and record.get("key") == method_key and record.get("method") == method:
+            results[method] = record["values"]
+            continue
+        results[method] = score(path)
+        computed.append(method)
+        text = json.dumps({"method": method, "key": method_key, "values": results[method]}, indent=1, sort_keys=True)
+        atomic_write(cache, lambda tmp, text=text: Path(tmp).write_text(text + "\n"))
+    return results, computed
+
+
 def assemble_set_metrics(records: Sequence[tuple[str, Mapping]], methods: Sequence[str], dataset: str, set_id: str) -> dict:
-    """One set's ``metrics.json`` record from its per-method records (``(path, record)``: rule method_metrics'
-    ``{"method", "values", ...}`` or rule published_metrics' ``{"methods", "notes", ...}``), methods in
+    """One set's ``metrics.json`` record from its methods' records (``(path, record)``: one method's
+    ``{"method", "values", ...}``, or rules method_metrics' and published_metrics' ``{"methods", ...}``), methods in
     ``methods`` order, with the same-scene check's warning of the sources (a record's ``scene``) where any has one. Raises ``ValueError`` naming the file when the records disagree on the set's scoring
     (reference, index map, variant, window) and when a method has no record."""
     results, notes, common, scene = {}, {}, {}, None
