@@ -156,18 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--optimizer", choices=OPTIMIZERS, default="adam-cosine", help="default: adam-cosine")
     fuse.add_argument("--lr", type=_positive_float, help="learning rate (default: the optimiser's)")
     fuse.add_argument("--iterations", type=_positive_int, metavar="N", help="default: the optimiser's")
-    fuse.add_argument("--tol", type=_tol, default=1e-6,
+    fuse.add_argument("--tol", type=_tol, default=None,
                       help="stop when the best of the latest 10 iterates beats the earlier best by less than this "
-                           "(tested from iteration 20); 'none' never stops")
+                           "(tested from iteration 20); default 'none': every iteration runs")
     fuse.add_argument("--init", choices=INITS, default="pixelwise",
                       help="initial image (default: pixel-wise fusion with the map; mean: the paper's)")
     fuse.add_argument("--keep", choices=KEEPS, default="best",
                       help="best: the iterate with the highest Q (default, never below the start); "
                            "last: the last iterate (the authors' code)")
     fuse.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    fuse.add_argument("--engine", choices=ENGINES, default="torch",
-                      help="what evaluates the objective: torch (default), fused (the numba kernels: CPU, full frame) "
-                           "or auto (fused on the CPU's full frame, torch on CUDA and for the band solver)")
+    fuse.add_argument("--engine", choices=ENGINES, default="auto",
+                      help="what evaluates the objective: auto (default: fused on the CPU's full frame, torch on CUDA "
+                           "and for the band solver), fused (the numba kernels: CPU, full frame) or torch")
     fuse.add_argument("--threads", type=_threads, default=DEFAULT_THREADS, metavar="N",
                       help=f"CPU threads of torch and of the fused kernels (default: {DEFAULT_THREADS}: on a busy 2-core "
                            "machine two torch threads made a 512x512 fusion 6-15x slower)")

@@ -8,9 +8,11 @@ Every optimiser works on the box [0, 1]: Y is clamped (projected) after each ste
   authors' loss.
 - ``"gd"``: Algorithm 1 literally, Y <- Y + lr * dQ/dY. With the paper's lr = 1e-3 it barely moves Y
   (Q is a mean over P patches, so a pixel's gradient is O(1/P)); kept literal on purpose.
-- ``"adam-cosine"`` (the default): the same Adam, but its learning rate starts 20x larger and decays
-  along a half cosine to 1/100 of it at the last iteration. It reaches the Q of the authors' 1000
-  iterations in about a tenth of them.
+- ``"adam-cosine"`` (the default): Adam whose learning rate starts 20x larger and decays along a half
+  cosine to 1/100 of it at the last iteration, and whose eps is a share (EPS_SHARE) of the current
+  largest |dL/dY|: pixels with a gradient far below the strongest move in proportion to it, as in gradient
+  ascent, instead of by a full step whatever their gradient (Adam's sign-like first steps). It reaches the
+  Q of the authors' 1000 iterations in 60.
 
 The equations, the early stop and which iterate is returned: docs/method.md, section 4.
 
@@ -86,6 +88,13 @@ MIN_STOP_ITERATION = 2 * TOL_WINDOW
 MAX_LR = 1e30
 # "adam-cosine" decays its learning rate to this fraction of the first one
 _COSINE_FLOOR = 1e-2
+# "adam-cosine"'s eps as a share of the largest |dL/dY| at the current iterate (set before every step). With Adam's fixed eps (1e-8, far
+# below this objective's O(1/pixels) gradients) every pixel with a gradient moves by about lr whatever the
+# gradient's size, flat pixels included, and where the pixel-wise start is near the optimum the run then
+# wanders along directions Q hardly sees, which round-off picks: on ground-truth pairs the two engines ended
+# up to 4.7 dB apart in PSNR at equal Q. With eps at 0.3 of the largest gradient the same pairs end within
+# 0.01 dB, at equal or higher Q and PSNR (benchmarks/bench_ground_truth.py --compare-engines; docs/method.md, 4)
+EPS_SHARE = 0.3
 
 
 @dataclass
@@ -193,6 +202,22 @@ def _initial_image(init, sources: np.ndarray, focus_map: np.ndarray) -> np.ndarr
 # Optimisers. Each one owns the update of y (in place, projected on [0, 1]) and returns Q and dQ/dY
 # at the new y.
 # ---------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _flushed_denormals():
+    """Run the block with subnormal floats flushed to zero on the CPU, then turn that off again.
+
+    Flat pixels have gradients of 1e-20 and less; their squares in Adam's second moment are subnormal
+    float32 numbers, on which the CPU's square root is some 40 times slower: it took half of a fused-engine
+    solve's time (benchmarks/bench_ground_truth.py). Values that small change no step (eps is 1e-8 or more).
+    """
+    flushed = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+
+
 class _Adam:
     """The authors' optimiser: Adam on L = (1 - Q) / 2, then clamp to [0, 1].
 
@@ -214,12 +239,17 @@ class _Adam:
         beta1, beta2 = self.betas
         grad = grad.mul_(-0.5)  # dL/dY; the objective hands over a new tensor, so in place is safe
         self.t += 1
-        self.m.lerp_(grad, 1 - beta1)
-        self.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        step_size = self.lr / (1 - beta1**self.t)
-        torch.sqrt(self.v, out=self.denom).div_((1 - beta2**self.t) ** 0.5).add_(self.eps)
-        self.y.addcdiv_(self.m, self.denom, value=-step_size).clamp_(0.0, 1.0)
+        with _flushed_denormals():
+            self.m.lerp_(grad, 1 - beta1)
+            self.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size = self.lr / (1 - beta1**self.t)
+            self._denominator(1 - beta2**self.t)
+            self.y.addcdiv_(self.m, self.denom, value=-step_size).clamp_(0.0, 1.0)
         return objective.value_and_grad(self.y)
+
+    def _denominator(self, bias_correction2: float) -> None:
+        """denom = sqrt(v / bias_correction2) + eps, as torch.optim.Adam computes it."""
+        torch.sqrt(self.v, out=self.denom).div_(bias_correction2**0.5).add_(self.eps)
 
 
 class _GradientAscent:
@@ -234,11 +264,13 @@ class _GradientAscent:
 
 
 class _AdamCosine(_Adam):
-    """Adam with a large first learning rate that decays along a half cosine to lr / 100 at the last step.
+    """Adam with a large first learning rate that decays along a half cosine to lr / 100 at the last step,
+    and an eps scaled to the gradient (EPS_SHARE).
 
     Adam moves each pixel by about lr per step whatever its gradient's scale, so lr 1e-3 needs hundreds
     of steps to carry a pixel across the 0.1-0.3 it must travel; starting near 2e-2 gets there in tens,
-    and the decay then settles Y as precisely as the small constant rate does.
+    and the decay then settles Y as precisely as the small constant rate does. The scaled eps keeps that
+    full step for the pixels whose gradient is near the largest and scales it down for the others.
     """
 
     def __init__(self, y: torch.Tensor, lr: float, iterations: int):
@@ -246,10 +278,20 @@ class _AdamCosine(_Adam):
         self.first, self.iterations = lr, iterations
 
     def step(self, objective, grad):
+        largest = 0.5 * float(grad.abs().max())  # the largest |dL/dY| = |dQ/dY| / 2 at the current iterate
+        if largest > 0 and math.isfinite(largest):
+            self.eps = EPS_SHARE * largest
         progress = self.t / max(self.iterations - 1, 1)  # self.t: steps done so far
         final = self.first * _COSINE_FLOOR
         self.lr = final + (self.first - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
         return super().step(objective, grad)
+
+    def _denominator(self, bias_correction2: float) -> None:
+        """As Adam's, but v is first raised to a floor whose square root is 1e-6 eps: the result moves by
+        less than 1e-6 eps, and flat pixels' v = 0 no longer meets the CPU's square root of zero, about 7x
+        slower than that of a normal number (measured on torch 2.13's CPU build)."""
+        floor = (1e-6 * self.eps) ** 2 * bias_correction2
+        torch.clamp(self.v, min=floor, out=self.denom).sqrt_().div_(bias_correction2**0.5).add_(self.eps)
 
 
 class _BestIterate:
@@ -284,7 +326,17 @@ def _converged(trace: torch.Tensor, tol: float) -> bool:
 _OPTIMIZER_CLASSES = {"adam-cosine": _AdamCosine, "adam": _Adam, "gd": _GradientAscent}
 # defaults per optimiser when lr / iterations are not given
 _DEFAULT_LR = {"adam-cosine": 2e-2, "adam": 1e-3, "gd": 1e-3}
-_DEFAULT_ITERATIONS = {"adam-cosine": 100, "adam": 1000, "gd": 1000}
+_DEFAULT_ITERATIONS = {"adam-cosine": 60, "adam": 1000, "gd": 1000}
+# adam-cosine from any start but the pixel-wise one (the mean, an image): every pixel has further to go, and 60
+# iterations ended up to 1 dB below 150 on the embedded sets (tests/test_fusion_quality.py)
+_COSINE_ITERATIONS_AWAY_FROM_PIXELWISE = 150
+
+
+def _default_iterations(optimizer: str, init) -> int:
+    """The optimiser's iteration count when none is given; adam-cosine's depends on the start."""
+    if optimizer == "adam-cosine" and not (isinstance(init, str) and init == "pixelwise"):
+        return _COSINE_ITERATIONS_AWAY_FROM_PIXELWISE
+    return _DEFAULT_ITERATIONS[optimizer]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -438,7 +490,7 @@ def fuse(
     optimizer: str = "adam-cosine",
     lr: float | None = None,
     iterations: int | None = None,
-    tol: float | None = 1e-6,
+    tol: float | None = None,
     init="pixelwise",
     keep: str = "best",
     device: str = "auto",
@@ -448,7 +500,7 @@ def fuse(
     band_radius: int | str | None = "auto",
     tile: int | tuple[int | None, int | None] | None = None,
     max_memory_mb: float | None = None,
-    engine: str = "torch",
+    engine: str = "auto",
 ) -> FusionResult:
     """Fuse K registered sources by maximising the MFF-SSIM index Q (Algorithm 1).
 
@@ -462,12 +514,14 @@ def fuse(
     window : odd int or None. None is :func:`mffssim.ssim.window_size` of the image.
     variant : "paper" (the equations) or "reference" (the authors' code); see docs/method.md.
     optimizer : "adam-cosine" (default, fastest), "adam" (the authors') or "gd" (Algorithm 1 literally).
-    lr, iterations : None picks the optimiser's default (adam-cosine: 2e-2 decaying, 100 iterations;
+    lr, iterations : None picks the optimiser's default (adam-cosine: 2e-2 decaying, 60 iterations from the
+        pixel-wise start, 150 from any other;
         adam and gd: 1e-3, 1000). ``optimizer="adam", lr=1e-3, iterations=1000, tol=None, init="mean",
         keep="last"`` is the authors' run.
     tol : stop once the best of the latest 10 iterates beats the best iterate before them by less than
         ``tol`` (tested every 10 steps from step 20 on, and only once some iterate has reached the start's
-        Q, so the first overshooting steps cannot stop the run); None never stops.
+        Q, so the first overshooting steps cannot stop the run); None (default) runs every iteration. A
+        stop decided by a threshold on Q moves with round-off, so the default runs a fixed count.
     init : "pixelwise" (default: Eq. 1 with the map, which measured as good or better than the mean start
         on ground-truth pairs and moves only pixels near map boundaries), "mean" (the paper's Y^(0)) or an
         image (H, W, C).
@@ -490,12 +544,11 @@ def fuse(
         many tile objectives between steps as fit (the others are rebuilt at every step: slower, same
         values); MemoryBudgetError (a MemoryError) when even without them, or for the full frame, the
         estimate exceeds it.
-    engine : "torch" (default), "fused" or "auto": what evaluates Q and dQ/dY. "torch" is the torch engine
+    engine : "auto" (default), "fused" or "torch": what evaluates Q and dQ/dY. "torch" is the torch engine
         (any device, and the band solver's tiles); "fused" the numba kernels (mffssim/kernels: CPU, full
         frame; the same Q and dQ/dY to float64 round-off, several times faster); "auto" takes the fused engine
         on the CPU's full frame and torch otherwise, and falls back to torch with a warning when numba cannot
-        run. torch stays the default while float32 solves on the two engines can end apart on ground-truth
-        pairs (once by 4.7 dB of PSNR; README). The engine and why are logged and kept in ``result.solver``.
+        run. The engine and why are logged and kept in ``result.solver``.
 
     Returns
     -------
@@ -511,7 +564,7 @@ def fuse(
     torch_dtype = DTYPES[_choose("dtype", dtype, tuple(DTYPES))]
     window = check_window(window_size(height, width) if window is None else window, height, width)
     lr = _DEFAULT_LR[optimizer] if lr is None else lr
-    iterations = _DEFAULT_ITERATIONS[optimizer] if iterations is None else iterations
+    iterations = _default_iterations(optimizer, init) if iterations is None else iterations
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise ValueError(f"iterations: must be a non-negative integer, got {iterations!r}")
     if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and 0 < lr <= MAX_LR):

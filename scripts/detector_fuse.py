@@ -19,7 +19,7 @@ sources = loaded.sources
 check_scene(snakemake, loaded)
 n_sources, height, width = sources.shape[:3]
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
-logger.info("MS-ResNet of %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, %d iterations",
+logger.info("MS-ResNet of %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, iterations %s",
             params.set_dir, n_sources, width, height, params.variant, window, params.optimizer, params.lr,
             params.iterations)
 traces, results = [], []

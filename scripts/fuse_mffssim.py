@@ -17,7 +17,7 @@ n_sources, height, width = sources.shape[:3]
 focus_map = read_focus_map(snakemake.input.focus_map, n_sources, shape=(height, width))
 window = window_size(height, width, ratio=params.window_ratio, cap=params.window_cap)
 logger.info(
-    "fusing %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, %d iterations",
+    "fusing %s (%d sources, %dx%d), variant %s, window %d, %s lr %s, iterations %s",
     params.set_dir, n_sources, width, height, params.variant, window, params.optimizer, params.lr, params.iterations,
 )
 result = fuse(

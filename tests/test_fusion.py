@@ -226,17 +226,18 @@ def _smooth_mild_pair():
 
 
 def test_early_stop_waits_for_recovery_and_never_returns_a_worse_image():
-    # the regression of the default solver: it used to stop at step 10 (best Q so far = the start's) and
-    # return the overshot last iterate, Q 0.9959 below the mean image's 0.9993
+    # a regression of an earlier default (Adam's fixed eps, lr 2e-2, tol 1e-6): it stopped at step 10 (best Q
+    # so far = the start's) and returned the overshot last iterate, Q 0.9959 below the mean image's 0.9993
     sources, sharp = _smooth_mild_pair()
     fmap = laplacian_focus_map(sources, 7)
-    result = fuse(sources, fmap, window=7, init="mean", device="cpu")
+    options = dict(window=7, init="mean", optimizer="adam", lr=0.02, iterations=100, device="cpu")
+    result = fuse(sources, fmap, tol=1e-6, **options)
     assert result.trace[1:11].max() < result.trace[0]  # the case: ten overshooting steps
     assert result.iterations >= 20
     assert result.q >= result.trace[0] and result.q == result.trace.max()
     q_image = mffssim_index(sources, result.image, fmap, 7)
     assert result.q == pytest.approx(q_image, abs=1e-5)
-    full = fuse(sources, fmap, window=7, init="mean", tol=None, device="cpu")
+    full = fuse(sources, fmap, tol=None, **options)
     from mffssim.metrics.reference import psnr
 
     assert psnr(sharp, result.image) >= psnr(sharp, full.image) - 0.05
@@ -272,3 +273,26 @@ def test_converged_compares_iterates_with_iterates(trace, stops):
     from mffssim.fusion import _converged
 
     assert _converged(torch.tensor(trace, dtype=torch.float64), tol=1e-6) is stops
+
+
+def test_default_optimizer_scales_eps_to_the_largest_gradient():
+    # adam-cosine's first step: a pixel at the largest |dL/dY| moves by lr / (1 + EPS_SHARE), one with a
+    # thousandth of it by lr * 1e-3 / (1e-3 + EPS_SHARE) (gradient-ascent-like), not by a full lr as with
+    # Adam's fixed eps; the same pair under plain "adam" moves both by lr / (1 + 1e-8 / |g|) ~ lr
+    from mffssim.fusion import EPS_SHARE, _Adam, _AdamCosine
+
+    class Fixed:
+        def value_and_grad(self, y):
+            return torch.tensor(0.0, dtype=torch.float64), torch.zeros_like(y)
+
+    grad_q = torch.tensor([[[2e-5, 2e-8]]], dtype=torch.float64)  # dQ/dY; dL/dY = -dQ/dY / 2
+    moved = {}
+    for name, cls in (("cosine", _AdamCosine), ("adam", _Adam)):
+        y = torch.full((1, 1, 2), 0.5, dtype=torch.float64)
+        cls(y, 0.02, 60).step(Fixed(), grad_q.clone())
+        moved[name] = (y - 0.5).flatten().tolist()
+    lr, big, small = 0.02, 1e-5, 1e-8
+    assert moved["cosine"] == pytest.approx([lr * big / (big + EPS_SHARE * big),
+                                             lr * small / (small + EPS_SHARE * big)], rel=1e-9)
+    assert moved["adam"] == pytest.approx([lr * big / (big + 1e-8), lr * small / (small + 1e-8)], rel=1e-9)
+    assert moved["cosine"][1] < 1e-2 * moved["adam"][1]

@@ -172,12 +172,14 @@ def test_fuse_traces_agree(variant, dtype):
     assert np.abs(results["fused"].trace - results["torch"].trace).max() < 1e-6
 
 
-def test_auto_engine_is_fused_on_cpu_and_torch_the_default():
+def test_auto_engine_is_the_default_and_fused_on_cpu():
     sources, focus_map = _fuse_pair()
     result = mffssim.fuse(sources, focus_map, window=7, iterations=2, device="cpu", engine="auto")
     assert (result.solver["engine"], result.solver["engine_reason"]) == ("fused", "auto: CPU")
     default = mffssim.fuse(sources, focus_map, window=7, iterations=2, device="cpu")
-    assert default.solver["engine"] == "torch"
+    assert (default.solver["engine"], default.solver["engine_reason"]) == ("fused", "auto: CPU")
+    asked = mffssim.fuse(sources, focus_map, window=7, iterations=2, device="cpu", engine="torch")
+    assert (asked.solver["engine"], asked.solver["engine_reason"]) == ("torch", "asked")
     assert "engine fused (auto: CPU)" in fusion.describe_solver(result.solver)
 
 
