@@ -8,6 +8,10 @@ soft (the one-hot map smoothed by a Gaussian of sigma 4 and renormalised). Each 
 same thread count for torch and numba, and prints nanoseconds per pixel per evaluation (median wall and
 median CPU over the calls after a warm-up) and the ratio.
 
+``--per-iteration`` adds, per row, the CPU time of a whole iteration of the default optimiser (adam-cosine: the
+step, then Q and dQ/dY at the new image) on each engine, as ``fuse`` runs them: the torch step beside the torch
+engine, the numba step (mffssim/kernels/adam.py) beside the fused engine.
+
 ``--errors`` adds, per row, each engine's float32 error against the torch engine in float64: of Q
 (relative) and of the gradient (max abs error / max abs value). The reference variant's float32 gradient
 error of the torch engine is dominated by its clamp at SSIM = 1: on flat areas SSIM is 1 up to rounding,
@@ -35,6 +39,7 @@ from scipy import ndimage
 from skimage import data, transform
 
 from mffssim.defocus import gaussian_blur
+from mffssim.fusion import _AdamCosine, _FusedAdamCosine  # pylint: disable=protected-access
 from mffssim.kernels import set_threads
 from mffssim.kernels.objective import FusedObjective
 from mffssim.ssim import MFFSSIMObjective
@@ -75,6 +80,20 @@ def time_ns(objective, fused: torch.Tensor, repeats: int) -> tuple[float, float]
     return 1e9 * float(np.median(wall)) / pixels, 1e9 * float(np.median(cpu)) / pixels
 
 
+def time_iteration_ns(objective, optimizer_class, fused: torch.Tensor, repeats: int) -> float:
+    """Median process CPU time of one optimiser iteration (step + value_and_grad), in ns per pixel."""
+    y = fused.clone()
+    steps = optimizer_class(y, 2e-2, repeats + 2)
+    _, grad = objective.value_and_grad(y)
+    _, grad = steps.step(objective, grad)  # warm-up (compilation)
+    cpu = []
+    for _ in range(repeats):
+        start_cpu = time.process_time()
+        _, grad = steps.step(objective, grad)
+        cpu.append(time.process_time() - start_cpu)
+    return 1e9 * float(np.median(cpu)) / (fused.shape[1] * fused.shape[2])
+
+
 def float32_errors(sources, fused, focus_map, window, variant) -> dict[str, tuple[float, float]]:
     """Per engine, float32 against the torch engine in float64: |dQ| / |Q| and max |d grad| / max |grad|."""
     s, y, m = to_torch(sources, fused, focus_map, torch.float64)
@@ -99,6 +118,8 @@ def main() -> None:
     parser.add_argument("--maps", nargs="+", default=["one-hot"], choices=["one-hot", "soft"])
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per engine and row")
     parser.add_argument("--errors", action="store_true", help="also the float32 errors of both engines")
+    parser.add_argument("--per-iteration", action="store_true",
+                        help="also the CPU time of a whole adam-cosine iteration on each engine")
     args = parser.parse_args()
     if args.full:
         args.sizes, args.windows, args.variants = sorted(SIZES), [13, 25], ["paper", "reference"]
@@ -108,6 +129,8 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, a shared machine: timings are approximate")
     head = ("| MP | size | variant | W | K | map | threads | torch ns/px | fused ns/px | torch/fused | "
             "torch CPU ns/px | fused CPU ns/px | load |")
+    if args.per_iteration:
+        head += " torch CPU ns/px/iteration | fused CPU ns/px/iteration | torch/fused |"
     if args.errors:
         head += " torch f32 Q err | torch f32 grad err | fused f32 Q err | fused f32 grad err |"
     print(head)
@@ -125,6 +148,11 @@ def main() -> None:
                     f"{timing['torch'][0]:.1f} | {timing['fused'][0]:.1f} | "
                     f"{timing['torch'][0] / timing['fused'][0]:.1f} | {timing['torch'][1]:.1f} | "
                     f"{timing['fused'][1]:.1f} | {load:.2f} |")
+            if args.per_iteration:
+                steps = {"torch": _AdamCosine, "fused": _FusedAdamCosine}
+                per = {name: time_iteration_ns(engine(s, m, window, variant), steps[name], y, args.repeats)
+                       for name, engine in ENGINES.items()}
+                line += f" {per['torch']:.1f} | {per['fused']:.1f} | {per['torch'] / per['fused']:.1f} |"
             if args.errors:
                 errors = float32_errors(sources, fused, focus_map, window, variant)
                 line += "".join(f" {e:.1e} |" for name in ENGINES for e in errors[name])
