@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._rows import box_sums, gradient_pixels, in_order, row_total, strip_rows, window_row
+from ._rows import box_plan, box_sums, gradient_pixels, in_order, row_total, strip_rows, window_row
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -48,11 +48,11 @@ def _product_row(x, y, t, shift, out, yrow):
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _gradient_row(x, y, p, shift, padded, window, back, tmp, acc, grad):
+def _gradient_row(x, y, p, shift, padded, plan, back, tmp, acc, grad):
     """Pixel row ``p`` of dQ/dY from ``padded`` (K+2, width+W-1): the column sums of the coefficients of
     the windows covering the row inside a border of W - 1 zeros, whose valid sliding sums along the row
     are the adjoint (full) sums; then alpha + gamma*y + sum_k beta_k*x^k."""
-    box_sums(padded, x.shape[3], window, back, tmp)
+    box_sums(padded, x.shape[3], plan[0], plan[1], back, tmp)
     for c in range(x.shape[1]):
         gradient_pixels(x, y, c, p, shift, back, acc, grad)
 
@@ -100,11 +100,13 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     new = np.empty((maps, width))
     colsum = np.zeros((maps, width))
     sums = np.empty((maps, vw))
-    tmp = np.empty((2, maps, width + window))
+    plan = box_plan(window)
+    tmp = np.empty((max(1, plan[0][0]), maps, width + window))
     yrow = np.empty(width)
     sx = np.empty(vw)
     ssim_w = np.empty(vw)
     beta = np.empty(vw)
+    ones = np.ones(vw)
     crow = np.empty((maps, vw))
     cring = np.empty((window, maps, vw))
     padded = np.zeros((maps, width + window - 1))  # the coefficients' column sums inside a zero border
@@ -120,8 +122,8 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
         i = t - window + 1  # the window row now complete
         if i < wa:
             continue
-        box_sums(colsum, vw, window, sums, tmp)
-        window_row(sums, i, sel, mux_c, varx_c2, m, inv_n, shift, g_scale, need_grad, False, crow, sx, beta, ssim_w)
+        box_sums(colsum, vw, plan[0], plan[1], sums, tmp)
+        window_row(sums, i, sel, mux_c, varx_c2, m, ones, inv_n, shift, g_scale, need_grad, False, crow, sx, beta, ssim_w)
         if i >= r0:
             q += row_total(ssim_w, vw)
         if not need_grad:
@@ -129,12 +131,12 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
         # pixel row i is covered by the coefficient rows max(wa, i-W+1) .. i
         _enter(cring, i % window, crow, csum, i - window >= wa)
         if i >= r0:
-            _gradient_row(x, y, i, shift, padded, window, back, tmp, acc, grad)
+            _gradient_row(x, y, i, shift, padded, plan, back, tmp, acc, grad)
     if need_grad:
         for p in range(wb, r1):  # the last W - 1 rows of the image: no window starts there
             _leave(cring, csum, p - window, wa)
             if p >= r0:
-                _gradient_row(x, y, p, shift, padded, window, back, tmp, acc, grad)
+                _gradient_row(x, y, p, shift, padded, plan, back, tmp, acc, grad)
     return q * q_scale
 
 

@@ -139,6 +139,7 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
     sx = np.empty(width)
     ssim_w = np.empty(width)
     beta = np.empty(width)
+    ones = np.ones(width)
     taps = cols[min(r, width - 1)].copy()  # an interior column's weights: the taps
     shifts = np.arange(window) - r
     zeros = np.zeros(window, dtype=np.int64)
@@ -153,8 +154,8 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
             # down the ring: rows outside the image have weight 0 (any loaded row stands in for them)
             _combine(stats, True, [ring[min(max(p + e - r, 0), height - 1) % window, c] for e in range(window)],
                      rows[p], window, 0, width, zeros)
-            window_row(stats, c * height + p, sel, mux_c, varx_c2, m, 1.0, shift, g_scale, need_grad, True, coef[c],
-                       sx, beta, ssim_w)
+            window_row(stats, c * height + p, sel, mux_c, varx_c2, m, ones, 1.0, shift, g_scale, need_grad, True,
+                       coef[c], sx, beta, ssim_w)
             if owned:
                 q += row_total(ssim_w, width)
             if need_grad:
