@@ -20,31 +20,53 @@ from ._rows import box_plan, box_sums, gradient_pixels, in_order, row_total, str
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _product_row(x, y, t, shift, out, yrow):
-    """Row ``t``'s products [sum_c y, sum_c y^2, sum_c x^k y] (centred) into ``out`` (K+2, width). (Loops
-    index row views with their own counter: see :func:`mffssim.kernels._rows.box_sums`.)"""
-    k_count, channels, _, width = x.shape
-    o0, o1 = out[0], out[1]
-    for c in range(channels):
-        first = c == 0
-        yr = y[c, t]
-        for col in range(width):
-            v = np.float64(yr[col]) - shift
-            yrow[col] = v
-            if first:
-                o0[col] = v
-                o1[col] = v * v
-            else:
-                o0[col] += v
-                o1[col] += v * v
+def _enter_y(y0, y1, y2, w1, w2, shift, first, last, replace, ring0, ring1, total0, total1):
+    """One group of up to three channels of :func:`_enter_products` for sum_c y and sum_c y^2: channels 1
+    and 2 of the group count with weights w1, w2 (0 for a channel past the last: it repeats one)."""
+    for col in range(ring0.shape[0]):
+        v0 = np.float64(y0[col]) - shift
+        v1 = (np.float64(y1[col]) - shift) * w1
+        v2 = (np.float64(y2[col]) - shift) * w2
+        old0, old1 = ring0[col], ring1[col]
+        new0 = v0 + v1 + v2 + (0.0 if first else old0)
+        new1 = v0 * v0 + v1 * v1 + v2 * v2 + (0.0 if first else old1)
+        ring0[col], ring1[col] = new0, new1
+        total0[col] += (new0 if last else 0.0) - (old0 if first and replace else 0.0)
+        total1[col] += (new1 if last else 0.0) - (old1 if first and replace else 0.0)
+
+
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _enter_xy(x0, x1, x2, y0, y1, y2, w1, w2, shift, first, last, replace, ring, total):
+    """One group of up to three channels of :func:`_enter_products` for sum_c x^k y (see :func:`_enter_y`)."""
+    for col in range(ring.shape[0]):
+        v0 = np.float64(y0[col]) - shift
+        v1 = (np.float64(y1[col]) - shift) * w1
+        v2 = (np.float64(y2[col]) - shift) * w2
+        p = (np.float64(x0[col]) - shift) * v0 + (np.float64(x1[col]) - shift) * v1 + (np.float64(x2[col]) - shift) * v2
+        old = ring[col]
+        new = p + (0.0 if first else old)
+        ring[col] = new
+        total[col] += (new if last else 0.0) - (old if first and replace else 0.0)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _enter_products(x, y, t, shift, slot, total, replace):
+    """Row ``t``'s products [sum_c y, sum_c y^2, sum_c x^k y] (centred) enter the running column sums
+    ``total`` (K+2, width) and the ring slot ``slot`` (K+2, width), whose row (when ``replace``) leaves
+    the sums. One pass over the row per map and group of three channels (the channels inside the loop,
+    so each pass reads them once and the products never go through memory); the slot holds the partial
+    sums between groups. (Loops index row views with their own counter: see
+    :func:`mffssim.kernels._rows.box_sums`.)"""
+    k_count, channels = x.shape[0], x.shape[1]
+    for c in range(0, channels, 3):
+        c1, c2 = min(c + 1, channels - 1), min(c + 2, channels - 1)
+        w1, w2 = (1.0 if c + 1 < channels else 0.0), (1.0 if c + 2 < channels else 0.0)
+        first, last = c == 0, c + 3 >= channels
+        y0, y1, y2 = y[c, t], y[c1, t], y[c2, t]
+        _enter_y(y0, y1, y2, w1, w2, shift, first, last, replace, slot[0], slot[1], total[0], total[1])
         for k in range(k_count):
-            xr, ok = x[k, c, t], out[2 + k]
-            for col in range(width):
-                v = (np.float64(xr[col]) - shift) * yrow[col]
-                if first:
-                    ok[col] = v
-                else:
-                    ok[col] += v
+            _enter_xy(x[k, c, t], x[k, c1, t], x[k, c2, t], y0, y1, y2, w1, w2, shift, first, last, replace,
+                      slot[2 + k], total[2 + k])
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -58,33 +80,29 @@ def _gradient_row(x, y, p, shift, padded, plan, back, tmp, acc, grad):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _leave(ring, total, row, first):
-    """Take row ``row`` (kept in ``ring``) out of ``total``, unless it is before ``first``."""
+def _leave(ring, total, start, row, first):
+    """Take row ``row`` (kept in ``ring``) out of ``total[:, start:]``, unless it is before ``first``."""
     if row < first:
         return
     old = ring[row % ring.shape[0]]
-    maps, width = total.shape
+    maps, width = old.shape
     for f in range(maps):
-        tf, of = total[f], old[f]
+        tf, of = total[f, start : start + width], old[f]  # C-contiguous rows: the loop vectorises
         for col in range(width):
             tf[col] -= of[col]
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _enter(ring, slot, new, total, replace):
-    """total += new (- the row in ``ring[slot]`` when ``replace``), then that slot holds ``new``."""
+def _enter(ring, slot, new, total, start, replace):
+    """total[:, start:] += new (- the row in ``ring[slot]`` when ``replace``), then that slot holds ``new``."""
     maps, width = new.shape
     old = ring[slot]
     for f in range(maps):
-        tf, nf, of = total[f], new[f], old[f]
-        if replace:
-            for col in range(width):
-                tf[col] += nf[col] - of[col]
-                of[col] = nf[col]
-        else:
-            for col in range(width):
-                tf[col] += nf[col]
-                of[col] = nf[col]
+        tf, nf, of = total[f, start : start + width], new[f], old[f]
+        for col in range(width):
+            value = nf[col]
+            tf[col] += value - (of[col] if replace else 0.0)
+            of[col] = value
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -97,12 +115,10 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     wa = max(0, r0 - window + 1) if need_grad else r0  # first window row this strip computes
     wb = min(vh, r1)
     ring = np.empty((window, maps, width))
-    new = np.empty((maps, width))
     colsum = np.zeros((maps, width))
     sums = np.empty((maps, vw))
     plan = box_plan(window)
     tmp = np.empty((max(1, plan[0][0]), maps, width + window))
-    yrow = np.empty(width)
     sx = np.empty(vw)
     ssim_w = np.empty(vw)
     beta = np.empty(vw)
@@ -110,15 +126,13 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     crow = np.empty((maps, vw))
     cring = np.empty((window, maps, vw))
     padded = np.zeros((maps, width + window - 1))  # the coefficients' column sums inside a zero border
-    csum = padded[:, window - 1 : window - 1 + vw]
     back = np.empty((maps, width))
     acc = np.empty(width)
     q = 0.0
     if wb <= wa:
         return q
     for t in range(wa, wb + window - 1):  # image rows entering the windows
-        _product_row(x, y, t, shift, new, yrow)
-        _enter(ring, t % window, new, colsum, t - window >= wa)
+        _enter_products(x, y, t, shift, ring[t % window], colsum, t - window >= wa)
         i = t - window + 1  # the window row now complete
         if i < wa:
             continue
@@ -129,12 +143,12 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
         if not need_grad:
             continue
         # pixel row i is covered by the coefficient rows max(wa, i-W+1) .. i
-        _enter(cring, i % window, crow, csum, i - window >= wa)
+        _enter(cring, i % window, crow, padded, window - 1, i - window >= wa)
         if i >= r0:
             _gradient_row(x, y, i, shift, padded, plan, back, tmp, acc, grad)
     if need_grad:
         for p in range(wb, r1):  # the last W - 1 rows of the image: no window starts there
-            _leave(cring, csum, p - window, wa)
+            _leave(cring, padded, window - 1, p - window, wa)
             if p >= r0:
                 _gradient_row(x, y, p, shift, padded, plan, back, tmp, acc, grad)
     return q * q_scale

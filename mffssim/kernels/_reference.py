@@ -136,6 +136,7 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
     coef = np.empty((channels, maps, width))
     cring = np.zeros((window, channels, maps, width))
     back = np.empty((maps, width))
+    acc = np.empty(width)
     sx = np.empty(width)
     ssim_w = np.empty(width)
     beta = np.empty(width)
@@ -161,15 +162,15 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
             if need_grad:
                 _adjoint_row(coef[c], cols, taps, shifts, cring[p % window, c])
         if need_grad and r0 <= p - r < r1:
-            _gradient_row(x, y, p - r, shift, rows, cring, pa, pb, back, zeros, grad)
+            _gradient_row(x, y, p - r, shift, rows, cring, pa, pb, back, acc, zeros, grad)
     if need_grad:
         for j in range(max(r0, pb - r), r1):  # the rows whose windows end at the bottom edge
-            _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad)
+            _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, acc, zeros, grad)
     return q * q_scale
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad):
+def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, acc, zeros, grad):
     """Image row ``j`` of dQ/dY: the row-filtered coefficients of the window rows around it, filtered back
     down the ring, times the pixel's centred values."""
     k_count, channels, _, width = x.shape
@@ -181,7 +182,7 @@ def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad):
         weights[p - lo] = rows[p, j - p + r]
     for c in range(channels):
         _combine(back, True, [cring[p % window, c] for p in range(lo, hi)], weights, hi - lo, 0, width, zeros)
-        gradient_pixels(x, y, c, j, shift, back, back[0], grad)  # back[0] is read before it is overwritten
+        gradient_pixels(x, y, c, j, shift, back, acc, grad)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")

@@ -164,7 +164,7 @@ def window_row(sums, row, sel, mux_c, varx_c2, m, ones, inv_n, shift, g_scale, n
     one_hot = sel.shape[0] > 0
     k_count = coef.shape[0] - 2
     n = ssim_w.shape[0]
-    row_sel = sel[row] if one_hot else sel[0:0, 0]
+    row_sel = sel[row] if one_hot else sel.ravel()[:0]  # C-contiguous either way: the loops vectorise
     for pick in range(picks):
         if one_hot:  # the selected source's sums
             select_row(sums[2:], row_sel, sx)
@@ -201,17 +201,28 @@ def select_row(rows, index, out):
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def gradient_pixels(x, y, c, row, shift, back, acc, grad):
     """Channel ``c`` of image row ``row`` of dQ/dY: back[0] + back[1] * y_c + sum_k back[2+k] * x_c^k, from
-    the adjoint window sums ``back`` (K+2, width) of the coefficients alpha, gamma, beta_k."""
-    k_count, width = x.shape[0], x.shape[3]
-    yr, out, b0, b1 = y[c, row], grad[c, row], back[0], back[1]
-    for col in range(width):
-        acc[col] = b0[col] + b1[col] * (np.float64(yr[col]) - shift)
-    for k in range(k_count):
+    the adjoint window sums ``back`` (K+2, width) of the coefficients alpha, gamma, beta_k.
+
+    The first pass takes sources 0 and 1 (there are always two) and, for K = 2, writes the gradient; each
+    further source is one more pass through the work row ``acc``."""
+    k_count = x.shape[0]
+    yr, out, b0, b1, b2, b3 = y[c, row], grad[c, row], back[0], back[1], back[2], back[3]
+    x0, x1 = x[0, c, row], x[1, c, row]
+    if k_count == 2:
+        for col in range(out.shape[0]):
+            out[col] = (b0[col] + b1[col] * (np.float64(yr[col]) - shift) + b2[col] * (np.float64(x0[col]) - shift)
+                        + b3[col] * (np.float64(x1[col]) - shift))
+        return
+    for col in range(out.shape[0]):
+        acc[col] = (b0[col] + b1[col] * (np.float64(yr[col]) - shift) + b2[col] * (np.float64(x0[col]) - shift)
+                    + b3[col] * (np.float64(x1[col]) - shift))
+    for k in range(2, k_count - 1):
         xr, bk = x[k, c, row], back[2 + k]
-        for col in range(width):
+        for col in range(out.shape[0]):
             acc[col] += bk[col] * (np.float64(xr[col]) - shift)
-    for col in range(width):
-        out[col] = acc[col]
+    xr, bk = x[k_count - 1, c, row], back[k_count + 1]
+    for col in range(out.shape[0]):
+        out[col] = acc[col] + bk[col] * (np.float64(xr[col]) - shift)
 
 
 @numba.njit(cache=True)
