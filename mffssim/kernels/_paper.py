@@ -16,57 +16,59 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._rows import box_plan, box_sums, gradient_pixels, in_order, row_total, strip_rows, window_row
+from ._rows import box_plan, box_sums, gradient_pixels, gradient_three, in_order, row_total, strip_rows, window_row
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _enter_y(y0, y1, y2, w1, w2, shift, first, last, replace, ring0, ring1, total0, total1):
-    """One group of up to three channels of :func:`_enter_products` for sum_c y and sum_c y^2: channels 1
-    and 2 of the group count with weights w1, w2 (0 for a channel past the last: it repeats one)."""
-    for col in range(ring0.shape[0]):
-        v0 = np.float64(y0[col]) - shift
-        v1 = (np.float64(y1[col]) - shift) * w1
-        v2 = (np.float64(y2[col]) - shift) * w2
-        old0, old1 = ring0[col], ring1[col]
-        new0 = v0 + v1 + v2 + (0.0 if first else old0)
-        new1 = v0 * v0 + v1 * v1 + v2 * v2 + (0.0 if first else old1)
-        ring0[col], ring1[col] = new0, new1
-        total0[col] += (new0 if last else 0.0) - (old0 if first and replace else 0.0)
-        total1[col] += (new1 if last else 0.0) - (old1 if first and replace else 0.0)
+def _y_terms(y0, y1, y2, col, w1, w2, shift):
+    """Column ``col`` of a group of up to three channel rows, centred and weighted: channels 1 and 2 count
+    with weights w1, w2 (0 for a channel past the last, which repeats one)."""
+    return np.float64(y0[col]) - shift, (np.float64(y1[col]) - shift) * w1, (np.float64(y2[col]) - shift) * w2
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _enter_xy(x0, x1, x2, y0, y1, y2, w1, w2, shift, first, last, replace, ring, total):
-    """One group of up to three channels of :func:`_enter_products` for sum_c x^k y (see :func:`_enter_y`)."""
-    for col in range(ring.shape[0]):
-        v0 = np.float64(y0[col]) - shift
-        v1 = (np.float64(y1[col]) - shift) * w1
-        v2 = (np.float64(y2[col]) - shift) * w2
-        p = (np.float64(x0[col]) - shift) * v0 + (np.float64(x1[col]) - shift) * v1 + (np.float64(x2[col]) - shift) * v2
-        old = ring[col]
-        new = p + (0.0 if first else old)
-        ring[col] = new
-        total[col] += (new if last else 0.0) - (old if first and replace else 0.0)
+def _enter_y(y0, y1, y2, z0, z1, z2, w1, w2, shift, drop, total0, total1):
+    """One group of up to three channels of :func:`_enter_products` for sum_c y and sum_c y^2: ``y*`` the
+    entering row, ``z*`` the leaving one (weight ``drop``: 1, or 0 when no row leaves)."""
+    for col in range(total0.shape[0]):
+        v0, v1, v2 = _y_terms(y0, y1, y2, col, w1, w2, shift)
+        u0, u1, u2 = _y_terms(z0, z1, z2, col, w1, w2, shift)
+        total0[col] += (v0 + v1 + v2) - (u0 + u1 + u2) * drop
+        total1[col] += (v0 * v0 + v1 * v1 + v2 * v2) - (u0 * u0 + u1 * u1 + u2 * u2) * drop
+
+
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _enter_xy(x0, x1, x2, y0, y1, y2, a0, a1, a2, z0, z1, z2, w1, w2, shift, drop, total):
+    """One group of up to three channels of :func:`_enter_products` for sum_c x^k y: ``x*, y*`` the
+    entering row, ``a*, z*`` the leaving one (see :func:`_enter_y`)."""
+    for col in range(total.shape[0]):
+        v0, v1, v2 = _y_terms(y0, y1, y2, col, w1, w2, shift)
+        u0, u1, u2 = _y_terms(z0, z1, z2, col, w1, w2, shift)
+        new = (np.float64(x0[col]) - shift) * v0 + (np.float64(x1[col]) - shift) * v1 + (np.float64(x2[col]) - shift) * v2
+        old = (np.float64(a0[col]) - shift) * u0 + (np.float64(a1[col]) - shift) * u1 + (np.float64(a2[col]) - shift) * u2
+        total[col] += new - old * drop
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _enter_products(x, y, t, shift, slot, total, replace):
+def _enter_products(x, y, t, leave, shift, total):
     """Row ``t``'s products [sum_c y, sum_c y^2, sum_c x^k y] (centred) enter the running column sums
-    ``total`` (K+2, width) and the ring slot ``slot`` (K+2, width), whose row (when ``replace``) leaves
-    the sums. One pass over the row per map and group of three channels (the channels inside the loop,
-    so each pass reads them once and the products never go through memory); the slot holds the partial
-    sums between groups. (Loops index row views with their own counter: see
-    :func:`mffssim.kernels._rows.box_sums`.)"""
+    ``total`` (K+2, width) and, when ``leave`` >= 0, row ``leave``'s leave them.
+
+    The leaving row's products are computed again from the images, the same way, rather than kept in a
+    ring of W rows: its image rows are still in the cache (the gradient of the row below it was just
+    made), and the ring (W * (K+2) float64 rows) no longer competes for it. One pass over the row per map
+    and group of three channels (the channels inside the loop, so the products never go through memory).
+    (Loops index row views with their own counter: see :func:`mffssim.kernels._rows.box_sums`.)"""
     k_count, channels = x.shape[0], x.shape[1]
+    old, drop = (leave, 1.0) if leave >= 0 else (t, 0.0)
     for c in range(0, channels, 3):
         c1, c2 = min(c + 1, channels - 1), min(c + 2, channels - 1)
         w1, w2 = (1.0 if c + 1 < channels else 0.0), (1.0 if c + 2 < channels else 0.0)
-        first, last = c == 0, c + 3 >= channels
-        y0, y1, y2 = y[c, t], y[c1, t], y[c2, t]
-        _enter_y(y0, y1, y2, w1, w2, shift, first, last, replace, slot[0], slot[1], total[0], total[1])
+        y0, y1, y2, z0, z1, z2 = y[c, t], y[c1, t], y[c2, t], y[c, old], y[c1, old], y[c2, old]
+        _enter_y(y0, y1, y2, z0, z1, z2, w1, w2, shift, drop, total[0], total[1])
         for k in range(k_count):
-            _enter_xy(x[k, c, t], x[k, c1, t], x[k, c2, t], y0, y1, y2, w1, w2, shift, first, last, replace,
-                      slot[2 + k], total[2 + k])
+            _enter_xy(x[k, c, t], x[k, c1, t], x[k, c2, t], y0, y1, y2, x[k, c, old], x[k, c1, old], x[k, c2, old],
+                      z0, z1, z2, w1, w2, shift, drop, total[2 + k])
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -75,7 +77,11 @@ def _gradient_row(x, y, p, shift, padded, plan, back, tmp, acc, grad):
     the windows covering the row inside a border of W - 1 zeros, whose valid sliding sums along the row
     are the adjoint (full) sums; then alpha + gamma*y + sum_k beta_k*x^k."""
     box_sums(padded, x.shape[3], plan[0], plan[1], back, tmp)
-    for c in range(x.shape[1]):
+    k_count, channels = x.shape[0], x.shape[1]
+    grouped = channels - channels % 3 if k_count == 2 else 0  # channels taken three at a time
+    for c in range(0, grouped, 3):
+        gradient_three(x, y, c, p, shift, back, grad)
+    for c in range(grouped, channels):
         gradient_pixels(x, y, c, p, shift, back, acc, grad)
 
 
@@ -114,7 +120,6 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     inv_n = 1.0 / (channels * window * window)
     wa = max(0, r0 - window + 1) if need_grad else r0  # first window row this strip computes
     wb = min(vh, r1)
-    ring = np.empty((window, maps, width))
     colsum = np.zeros((maps, width))
     sums = np.empty((maps, vw))
     plan = box_plan(window)
@@ -132,7 +137,7 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     if wb <= wa:
         return q
     for t in range(wa, wb + window - 1):  # image rows entering the windows
-        _enter_products(x, y, t, shift, ring[t % window], colsum, t - window >= wa)
+        _enter_products(x, y, t, t - window if t - window >= wa else -1, shift, colsum)
         i = t - window + 1  # the window row now complete
         if i < wa:
             continue

@@ -225,6 +225,26 @@ def gradient_pixels(x, y, c, row, shift, back, acc, grad):
         out[col] = acc[col] + bk[col] * (np.float64(xr[col]) - shift)
 
 
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def gradient_three(x, y, c, row, shift, back, grad):
+    """Channels c, c+1, c+2 of image row ``row`` of dQ/dY for K = 2 when the channels share the
+    coefficients (the paper variant's joint colour window): :func:`gradient_pixels` in one pass, which
+    reads the adjoint sums ``back`` once for the three channels."""
+    b0, b1, b2, b3 = back[0], back[1], back[2], back[3]
+    ya, yb, yc = y[c, row], y[c + 1, row], y[c + 2, row]
+    xa, xb, xc = x[0, c, row], x[0, c + 1, row], x[0, c + 2, row]
+    za, zb, zc = x[1, c, row], x[1, c + 1, row], x[1, c + 2, row]
+    oa, ob, oc = grad[c, row], grad[c + 1, row], grad[c + 2, row]
+    for col in range(oa.shape[0]):
+        s0, s1, s2, s3 = b0[col], b1[col], b2[col], b3[col]
+        oa[col] = (s0 + s1 * (np.float64(ya[col]) - shift) + s2 * (np.float64(xa[col]) - shift)
+                   + s3 * (np.float64(za[col]) - shift))
+        ob[col] = (s0 + s1 * (np.float64(yb[col]) - shift) + s2 * (np.float64(xb[col]) - shift)
+                   + s3 * (np.float64(zb[col]) - shift))
+        oc[col] = (s0 + s1 * (np.float64(yc[col]) - shift) + s2 * (np.float64(xc[col]) - shift)
+                   + s3 * (np.float64(zc[col]) - shift))
+
+
 @numba.njit(cache=True)
 def strip_rows(strip: int, size: int, rows: int) -> tuple[int, int]:
     """Rows [r0, r1) of strip number ``strip`` of ``size`` rows in an image of ``rows`` rows."""
