@@ -187,14 +187,14 @@ def window_row(sums, row, sel, mux_c, varx_c2, m, ones, inv_n, shift, g_scale, n
 
 @numba.njit(cache=True, error_model="numpy")
 def select_row(rows, index, out):
-    """out[j] = rows[index[j], j]: a select per row, so the loops vectorise."""
-    n = out.shape[0]
-    first = rows[0]
-    for j in range(n):
-        out[j] = first[j]
-    for kk in range(1, rows.shape[0]):
+    """out[j] = rows[index[j], j] (rows: K >= 2): a select per row, so the loops vectorise; the first pass
+    takes rows 0 and 1."""
+    r0, r1 = rows[0], rows[1]
+    for j in range(out.shape[0]):
+        out[j] = r1[j] if index[j] == 1 else r0[j]
+    for kk in range(2, rows.shape[0]):
         rk = rows[kk]
-        for j in range(n):
+        for j in range(out.shape[0]):
             out[j] = rk[j] if index[j] == kk else out[j]
 
 
