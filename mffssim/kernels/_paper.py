@@ -1,11 +1,13 @@
 """The paper variant's fused kernel: Q and dQ/dY for the box window and the joint colour patch.
 
 One pass over strips of image rows. Per strip, the products of each new image row (sum_c y_c, sum_c y_c^2,
-sum_c x_c^k y_c; centred by the shift) enter a ring of W rows and running column sums; a sliding sum
-along the row gives every window's sums; each window's SSIM and its Eq. 14 coefficients (alpha, gamma,
-beta_k) enter a second ring with its own running column sums; a sliding sum along the row of those is
-the adjoint window sum, which multiplied with the pixel's centred values is the gradient row. Every
-accumulator is float64, whatever the images' dtype.
+sum_c x_c^k y_c; centred by the shift) enter running column sums, and those of the row W above leave them
+(computed again from the images); a sliding sum along the row (block sums of 4, 16, ... columns, added a
+few blocks per pass) gives every window's sums; each window's SSIM and its Eq. 14 coefficients (alpha,
+gamma, beta_k) enter a ring of W rows with its own running column sums; a sliding sum along the row of
+those is the adjoint window sum, which multiplied with the pixel's centred values is the gradient row.
+Every accumulator is float64, whatever the images' dtype. Each step is a loop over a row that the compiler
+vectorises: unit stride, no branch inside (loop-invariant choices are selects), several rows per pass.
 
 The strips are a fixed partition of the rows (``strip`` rows each) and each strip recomputes the W - 1
 window rows above it that its pixels need, so the result does not depend on the number of threads; the
@@ -55,8 +57,8 @@ def _enter_products(x, y, t, leave, shift, total):
     ``total`` (K+2, width) and, when ``leave`` >= 0, row ``leave``'s leave them.
 
     The leaving row's products are computed again from the images, the same way, rather than kept in a
-    ring of W rows: its image rows are still in the cache (the gradient of the row below it was just
-    made), and the ring (W * (K+2) float64 rows) no longer competes for it. One pass over the row per map
+    ring of W rows: its image rows are still in the cache (the previous step made that row's gradient),
+    and a ring (W * (K+2) float64 rows) would compete for the cache. One pass over the row per map
     and group of three channels (the channels inside the loop, so the products never go through memory).
     (Loops index row views with their own counter: see :func:`mffssim.kernels._rows.box_sums`.)"""
     k_count, channels = x.shape[0], x.shape[1]
