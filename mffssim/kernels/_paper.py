@@ -89,28 +89,30 @@ def _gradient_row(x, y, p, shift, padded, plan, back, tmp, acc, grad):
 
 @numba.njit(cache=True, error_model="numpy")
 def _leave(ring, total, start, row, first):
-    """Take row ``row`` (kept in ``ring``) out of ``total[:, start:]``, unless it is before ``first``."""
+    """Take row ``row`` (kept in ``ring``) out of ``total``, shifted by ``start`` columns (see
+    :func:`_enter`), unless it is before ``first``."""
     if row < first:
         return
-    old = ring[row % ring.shape[0]]
-    maps, width = old.shape
-    for f in range(maps):
-        tf, of = total[f, start : start + width], old[f]  # C-contiguous rows: the loop vectorises
-        for col in range(width):
-            tf[col] -= of[col]
+    old = ring[row % ring.shape[0]].ravel()
+    size = old.shape[0] - start
+    tf = total.ravel()[start:]
+    for q in range(size):
+        tf[q] -= old[q]
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _enter(ring, slot, new, total, start, replace):
-    """total[:, start:] += new (- the row in ``ring[slot]`` when ``replace``), then that slot holds ``new``."""
-    maps, width = new.shape
-    old = ring[slot]
-    for f in range(maps):
-        tf, nf, of = total[f, start : start + width], new[f], old[f]
-        for col in range(width):
-            value = nf[col]
-            tf[col] += value - (of[col] if replace else 0.0)
-            of[col] = value
+    """total[f, start + j] += new[f, j] (- the row in ``ring[slot]`` when ``replace``), then that slot holds
+    ``new``. All maps in one loop over the flattened rows: ``new``, the ring and ``total`` have rows of the
+    same length, and the last ``start`` columns of each row of ``new`` are zero (so the first ``start`` of
+    the next row of ``total``, where they land, stay as they are)."""
+    nf, old = new.ravel(), ring[slot].ravel()
+    size = nf.shape[0] - start
+    tf = total.ravel()[start:]
+    for q in range(size):
+        value = nf[q]
+        tf[q] += value - (old[q] if replace else 0.0)
+        old[q] = value
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -123,17 +125,18 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
     wa = max(0, r0 - window + 1) if need_grad else r0  # first window row this strip computes
     wb = min(vh, r1)
     colsum = np.zeros((maps, width))
-    sums = np.empty((maps, vw))
+    sums = np.empty((maps, width))  # the window sums in columns < vw
     plan = box_plan(window)
-    tmp = np.empty((max(1, plan[0][0]), maps, width + window))
+    tmp = np.empty((max(1, plan[0][0]), maps * width))  # the block sums of the column sums
+    tmp_b = np.empty((max(1, plan[0][0]), maps * (width + window - 1)))  # of the coefficients' column sums
     sx = np.empty(vw)
     ssim_w = np.empty(vw)
     beta = np.empty(vw)
     ones = np.ones(vw)
-    crow = np.empty((maps, vw))
-    cring = np.empty((window, maps, vw))
+    crow = np.zeros((maps, width + window - 1))  # the coefficients in columns < vw, zeros after
+    cring = np.zeros((window, maps, width + window - 1))
     padded = np.zeros((maps, width + window - 1))  # the coefficients' column sums inside a zero border
-    back = np.empty((maps, width))
+    back = np.empty((maps, width + window - 1))  # the adjoint sums in columns < width
     acc = np.empty(width)
     q = 0.0
     if wb <= wa:
@@ -152,12 +155,12 @@ def _strip(x, y, shift, window, sel, mux_c, varx_c2, m, q_scale, g_scale, r0, r1
         # pixel row i is covered by the coefficient rows max(wa, i-W+1) .. i
         _enter(cring, i % window, crow, padded, window - 1, i - window >= wa)
         if i >= r0:
-            _gradient_row(x, y, i, shift, padded, plan, back, tmp, acc, grad)
+            _gradient_row(x, y, i, shift, padded, plan, back, tmp_b, acc, grad)
     if need_grad:
         for p in range(wb, r1):  # the last W - 1 rows of the image: no window starts there
             _leave(cring, padded, window - 1, p - window, wa)
             if p >= r0:
-                _gradient_row(x, y, p, shift, padded, plan, back, tmp, acc, grad)
+                _gradient_row(x, y, p, shift, padded, plan, back, tmp_b, acc, grad)
     return q * q_scale
 
 

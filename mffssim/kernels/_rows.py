@@ -27,12 +27,12 @@ def add_rows(target, first, a, b, c, d, count):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _level_row(src, tmp, level, f, offset, n):
-    """Row f of the block sums of 4^level values (``src`` itself at level 0, else ``tmp[level - 1]``)
-    from column ``offset`` on, n long."""
+def _level_row(src, tmp, level, offset, n):
+    """The block sums of 4^level values (``src`` itself at level 0, else ``tmp[level - 1]``), flattened,
+    from position ``offset`` on, n long."""
     if level == 0:
-        return src[f, offset : offset + n]
-    return tmp[level - 1, f, offset : offset + n]
+        return src[offset : offset + n]
+    return tmp[level - 1, offset : offset + n]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -56,30 +56,31 @@ def box_plan(window):
 @numba.njit(cache=True, error_model="numpy")
 def box_sums(src, n, levels, offsets, out, tmp):
     """out[f, j] = sum of src[f, j : j + W] for j < n, for every map f of ``src`` (F, length), the window
-    W given by :func:`box_plan`'s ``levels`` and ``offsets``.
+    W given by :func:`box_plan`'s ``levels`` and ``offsets``; ``out`` is (F, length) too, its columns from
+    n on are left with unused values.
 
     Block sums of 4, 16, 64, ... values are built level by level (each from the previous one, four reads
     per value); the window's blocks are then added four per pass: W = 13 (31 in base 4) takes two passes
-    over the row, W = 25 (121) three. ``tmp`` (levels[0] or more, F, length) holds the block sums. (Loops
-    index slices with their own counter from 0: an index numba cannot prove non-negative gets a
-    wraparound test that stops the loop from vectorising.)
+    over the row, W = 25 (121) three. ``tmp`` (levels[0] or more, F * length) holds the block sums. Each
+    pass runs over all maps at once, on the flattened arrays (one long loop instead of one per map): the
+    sums that straddle two maps land in columns past the valid ones and are never used. (Loops index
+    slices with their own counter from 0: an index numba cannot prove non-negative gets a wraparound test
+    that stops the loop from vectorising.)
     """
     maps, length = src.shape
+    flat, target = src.ravel(), out.ravel()
     for top in range(levels[0]):
         block = 4**top
-        valid = length - 4 * block + 1
-        for f in range(maps):
-            add_rows(tmp[top, f, :valid], True, _level_row(src, tmp, top, f, 0, valid),
-                     _level_row(src, tmp, top, f, block, valid), _level_row(src, tmp, top, f, 2 * block, valid),
-                     _level_row(src, tmp, top, f, 3 * block, valid), 4)
-    count = levels.shape[0]
-    for f in range(maps):
-        for i in range(0, count, 4):
-            last = min(count, i + 4) - 1  # the unused rows repeat the last one, with weight 0
-            add_rows(out[f, :n], i == 0, _level_row(src, tmp, levels[i], f, offsets[i], n),
-                     _level_row(src, tmp, levels[min(i + 1, last)], f, offsets[min(i + 1, last)], n),
-                     _level_row(src, tmp, levels[min(i + 2, last)], f, offsets[min(i + 2, last)], n),
-                     _level_row(src, tmp, levels[last], f, offsets[last], n), last - i + 1)
+        valid = (maps - 1) * length + length - 4 * block + 1
+        add_rows(tmp[top, :valid], True, _level_row(flat, tmp, top, 0, valid), _level_row(flat, tmp, top, block, valid),
+                 _level_row(flat, tmp, top, 2 * block, valid), _level_row(flat, tmp, top, 3 * block, valid), 4)
+    count, size = levels.shape[0], (maps - 1) * length + n
+    for i in range(0, count, 4):
+        last = min(count, i + 4) - 1  # the unused rows repeat the last one, with weight 0
+        add_rows(target[:size], i == 0, _level_row(flat, tmp, levels[i], offsets[i], size),
+                 _level_row(flat, tmp, levels[min(i + 1, last)], offsets[min(i + 1, last)], size),
+                 _level_row(flat, tmp, levels[min(i + 2, last)], offsets[min(i + 2, last)], size),
+                 _level_row(flat, tmp, levels[last], offsets[last], size), last - i + 1)
 
 
 @numba.njit(cache=True, fastmath=True)
