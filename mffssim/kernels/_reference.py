@@ -136,9 +136,11 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
     coef = np.empty((channels, maps, width))
     cring = np.zeros((window, channels, maps, width))
     back = np.empty((maps, width))
+    acc = np.empty(width)
     sx = np.empty(width)
     ssim_w = np.empty(width)
     beta = np.empty(width)
+    ones = np.ones(width)
     taps = cols[min(r, width - 1)].copy()  # an interior column's weights: the taps
     shifts = np.arange(window) - r
     zeros = np.zeros(window, dtype=np.int64)
@@ -153,22 +155,22 @@ def _strip(x, y, shift, rows, cols, sel, mux_c, varx_c2, m, q_scale, g_scale, r0
             # down the ring: rows outside the image have weight 0 (any loaded row stands in for them)
             _combine(stats, True, [ring[min(max(p + e - r, 0), height - 1) % window, c] for e in range(window)],
                      rows[p], window, 0, width, zeros)
-            window_row(stats, c * height + p, sel, mux_c, varx_c2, m, 1.0, shift, g_scale, need_grad, True, coef[c],
-                       sx, beta, ssim_w)
+            window_row(stats, c * height + p, sel, mux_c, varx_c2, m, ones, 1.0, shift, g_scale, need_grad, True,
+                       coef[c], sx, beta, ssim_w)
             if owned:
                 q += row_total(ssim_w, width)
             if need_grad:
                 _adjoint_row(coef[c], cols, taps, shifts, cring[p % window, c])
         if need_grad and r0 <= p - r < r1:
-            _gradient_row(x, y, p - r, shift, rows, cring, pa, pb, back, zeros, grad)
+            _gradient_row(x, y, p - r, shift, rows, cring, pa, pb, back, acc, zeros, grad)
     if need_grad:
         for j in range(max(r0, pb - r), r1):  # the rows whose windows end at the bottom edge
-            _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad)
+            _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, acc, zeros, grad)
     return q * q_scale
 
 
 @numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad):
+def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, acc, zeros, grad):
     """Image row ``j`` of dQ/dY: the row-filtered coefficients of the window rows around it, filtered back
     down the ring, times the pixel's centred values."""
     k_count, channels, _, width = x.shape
@@ -180,7 +182,7 @@ def _gradient_row(x, y, j, shift, rows, cring, pa, pb, back, zeros, grad):
         weights[p - lo] = rows[p, j - p + r]
     for c in range(channels):
         _combine(back, True, [cring[p % window, c] for p in range(lo, hi)], weights, hi - lo, 0, width, zeros)
-        gradient_pixels(x, y, c, j, shift, back, back[0], grad)  # back[0] is read before it is overwritten
+        gradient_pixels(x, y, c, j, shift, back, acc, grad)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")

@@ -17,7 +17,7 @@ from ._paper import paper_value_and_grad
 from ._reference import reference_value_and_grad, reflect_weights
 
 # rows per strip: the unit of work of a thread; a fixed partition, so results do not depend on the threads
-STRIP_ROWS = 128
+STRIP_ROWS = 256
 
 
 def _picks(m: torch.Tensor) -> tuple[np.ndarray, bool]:
