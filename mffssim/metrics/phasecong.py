@@ -19,6 +19,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft
 
+from ._memo import freeze
+
 EPSILON = 1e-4  # Kovesi's guard against division by zero
 
 
@@ -37,11 +39,21 @@ def _kernels():
 
 @dataclass(frozen=True)
 class PhaseCongruency:
-    """Phase congruency map ``pc`` in [0, 1]; the moment maps are None unless requested."""
+    """Phase congruency map ``pc`` in [0, 1]; the moment maps are None unless requested.
+
+    The maps are frozen (read-only arrays owning their data; a copy is made of any other array given), so
+    the metrics' memo hashes them once however many fused images are scored against them (``_memo``).
+    """
 
     pc: np.ndarray
     max_moment: np.ndarray | None = None
     min_moment: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("pc", "max_moment", "min_moment"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, freeze(np.asarray(value)))
 
 
 def _centred_range(n: int) -> np.ndarray:
