@@ -19,22 +19,10 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft
 
+from ._common import numba_kernels
 from ._memo import freeze
 
 EPSILON = 1e-4  # Kovesi's guard against division by zero
-
-
-def _kernels():
-    """``mffssim.metrics._pc_kernels``, imported on first use: numba's import costs about 0.2 CPU-s, which a
-    process that never computes phase congruency should not pay. numba is configured as ``mffssim.kernels``
-    configures it (cache folder, threading layer) before its first import."""
-    # pylint: disable=import-outside-toplevel
-    from ..kernels import _configure_numba
-
-    _configure_numba()
-    from . import _pc_kernels
-
-    return _pc_kernels
 
 
 @dataclass(frozen=True)
@@ -148,7 +136,7 @@ def noise_threshold(
     (``kernel_norm``) is computed in the frequency domain (Parseval) from the Hermitian-symmetric
     part of the filters, which is what the real part keeps.
     """
-    mean_e2 = _kernels().median_in_place(smallest_power) / np.log(2.0)
+    mean_e2 = numba_kernels("_pc_kernels").median_in_place(smallest_power) / np.log(2.0)
     tau = np.sqrt(mean_e2 / smallest_energy * kernel_norm)  # Rayleigh parameter sqrt(E[energy^2] / 2)
     mean, sigma = tau * np.sqrt(np.pi / 2), tau * np.sqrt(2 - np.pi / 2)
     return (mean + k * sigma) / 1.7
@@ -199,7 +187,7 @@ def phase_congruency(
     totals = np.zeros((5, rows, cols))  # energy, amplitude and the covariance terms xx, yy, xy of the PC_o
     energy, sum_amplitude, max_amplitude, smallest_power = np.empty((4, rows, cols))
     product = np.empty((nscale, rows, cols), dtype=np.complex128)
-    kernels = _kernels()
+    kernels = numba_kernels("_pc_kernels")
     for o in range(norient):
         np.multiply(spectrum, filters[o], out=product)
         responses = fft.ifft2(product, overwrite_x=True)  # (nscale, rows, cols): E + i O
