@@ -129,14 +129,13 @@ def noise_threshold(
 ) -> float:
     """Kovesi's phasecong2 noise threshold for one orientation, (mu + k sigma) / 1.7.
 
-    ``smallest_power`` is |smallest-scale response|^2 per pixel; it is reordered (its median is taken in
-    place). The noise power is median(|smallest-scale response|^2) / ln 2 divided by the smallest filter's
-    energy sum F_0^2.  The noise energy is Rayleigh with E[energy^2] = 2 power ||sum_s h_s||^2, where
+    ``smallest_power`` is |smallest-scale response|^2 per pixel. The noise power is its median / ln 2
+    divided by the smallest filter's energy sum F_0^2.  The noise energy is Rayleigh with E[energy^2] = 2 power ||sum_s h_s||^2, where
     h_s is the real part of scale s's spatial kernel scaled by sqrt(rows cols); that norm
     (``kernel_norm``) is computed in the frequency domain (Parseval) from the Hermitian-symmetric
     part of the filters, which is what the real part keeps.
     """
-    mean_e2 = numba_kernels("_pc_kernels").median_in_place(smallest_power) / np.log(2.0)
+    mean_e2 = numba_kernels("_pc_kernels").median_of_nonnegative(smallest_power) / np.log(2.0)
     tau = np.sqrt(mean_e2 / smallest_energy * kernel_norm)  # Rayleigh parameter sqrt(E[energy^2] / 2)
     mean, sigma = tau * np.sqrt(np.pi / 2), tau * np.sqrt(2 - np.pi / 2)
     return (mean + k * sigma) / 1.7
@@ -201,12 +200,9 @@ def phase_congruency(
 def _combine(totals: np.ndarray, norient: int, pc_epsilon: float, moments: bool) -> PhaseCongruency:
     """The PC map sum_o energy / (sum_o amplitude + ``pc_epsilon``) and, with ``moments``, the maximum and
     minimum moments from the summed covariance terms (``myphasecong3``'s normalisation)."""
-    total_energy, total_amplitude, cov_xx, cov_yy, cov_xy = totals
-    pc = _ratio(total_energy, total_amplitude + pc_epsilon)
+    pc = _ratio(totals[0], totals[1] + pc_epsilon)
     if not moments:
         return PhaseCongruency(pc)
-    cov_xx /= norient / 2
-    cov_yy /= norient / 2
-    cov_xy /= norient
-    denom = np.sqrt(cov_xy**2 + (cov_xx - cov_yy) ** 2) + EPSILON
-    return PhaseCongruency(pc, (cov_yy + cov_xx + denom) / 2, (cov_yy + cov_xx - denom) / 2)
+    max_moment, min_moment = np.empty_like(pc), np.empty_like(pc)
+    numba_kernels("_pc_kernels").moments(totals, float(norient), pc, max_moment, min_moment)
+    return PhaseCongruency(pc, max_moment, min_moment)
