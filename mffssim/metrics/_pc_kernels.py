@@ -1,14 +1,15 @@
 """numba kernels for the per-pixel sums of phase congruency (``mffssim.metrics.phasecong``).
 
-The per-orientation work after the inverse FFTs is a dozen elementwise steps over the ``(nscale, rows, cols)``
-complex responses; as numpy expressions each step reads and writes whole arrays, and together they cost more
-than the FFTs. Here each pixel's scales are read once: ``orientation_sums`` gives the raw energy, the amplitude
-sum and maximum and the smallest scale's squared amplitude (the noise model needs its median over the whole
-image before the energy can be thresholded), and ``accumulate_orientation`` thresholds, weights and adds one
-orientation's energy into the totals; ``median_of_nonnegative`` takes that median by a radix select, seven
-times faster than numpy's partition. The arithmetic is the numpy version's, step for step (sums over scales
-in scale order, the complex division as numpy does it: times the reciprocal), so the maps agree with it to
-round-off (the complex magnitude is sqrt(re^2 + im^2), numpy's own algorithm may differ in the last bit).
+``filter_spectrum`` applies one orientation's filters to the image's spectrum. The work after the inverse
+FFTs is a dozen elementwise steps over the ``(nscale, rows, cols)`` complex responses; as numpy expressions
+each step reads and writes whole arrays, and together they cost more than the FFTs. Here each pixel's scales
+are read once: ``orientation_sums`` gives the raw energy, the amplitude sum and maximum and the smallest
+scale's squared amplitude (the noise model needs its median over the whole image before the energy can be
+thresholded), and ``accumulate_orientation`` thresholds, weights and adds one orientation's energy into the
+totals; ``median_of_nonnegative`` takes that median by a radix select, seven times faster than numpy's
+partition. The arithmetic is the numpy version's, step for step (sums over scales in scale order, the complex
+division as numpy does it: times the reciprocal), so the maps agree with it to round-off (the complex
+magnitude is sqrt(re^2 + im^2), numpy's own algorithm may differ in the last bit).
 
 No ``fastmath``: contracting to fused multiply-adds would change the last bits differently on each machine.
 """
@@ -20,6 +21,18 @@ import numba
 import numpy as np
 
 EPSILON = 1e-4  # Kovesi's guard against division by zero (as phasecong.EPSILON)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def filter_spectrum(spectrum, filters, out):
+    """``out[s]`` = ``spectrum`` times the real ``filters[s]`` (what ``np.multiply`` gives, the real factor
+    applied to both parts, without numpy's casting of the real factor to complex)."""
+    nscale, rows, cols = filters.shape
+    for s in range(nscale):
+        for i in range(rows):
+            for j in range(cols):
+                value, factor = spectrum[i, j], filters[s, i, j]
+                out[s, i, j] = complex(value.real * factor, value.imag * factor)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -188,7 +188,7 @@ def phase_congruency(
     product = np.empty((nscale, rows, cols), dtype=np.complex128)
     kernels = numba_kernels("_pc_kernels")
     for o in range(norient):
-        np.multiply(spectrum, filters[o], out=product)
+        kernels.filter_spectrum(spectrum, filters[o], product)
         responses = fft.ifft2(product, overwrite_x=True)  # (nscale, rows, cols): E + i O
         kernels.orientation_sums(responses, energy, sum_amplitude, max_amplitude, smallest_power)
         threshold = noise_threshold(smallest_power, smallest_energy[o], kernel_norm[o], k)
