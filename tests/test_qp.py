@@ -11,9 +11,10 @@ import tifffile
 from scipy import ndimage
 
 from helpers import fetch, fusion_expected, fusion_rows
-from mffssim.metrics._common import gray_255
+from mffssim.metrics._common import gray_255, numba_kernels
 from mffssim.metrics.phasecong import _filter_bank, phase_congruency
 from mffssim.metrics.qp import qp, qp_from_features
+from mffssim.metrics.reference import filter_same, gaussian_window
 
 TOLERANCE = 1e-6  # |ours - MATLAB| <= 1e-6
 
@@ -148,3 +149,13 @@ def test_noise_model_kernel_norm_equals_the_spatial_sum(shape):
 def test_phase_congruency_rejects_colour():
     with pytest.raises(ValueError, match="2-D"):
         phase_congruency(np.zeros((8, 8, 3)))
+
+
+@pytest.mark.parametrize("shape", [(48, 56), (7, 9), (3, 30), (41, 5)])
+def test_qp_kernel_filter_equals_scipys_bit_for_bit(shape):
+    # QP's numba filter must give correlate1d's values exactly (the same order of operations), borders included.
+    rng = np.random.default_rng(6)
+    image = rng.normal(size=shape) * (rng.random(shape) > 0.3)
+    out = np.empty(shape)
+    numba_kernels("_qp_kernels").filter_same(image, gaussian_window(), out)
+    assert np.array_equal(out, filter_same(image, gaussian_window()))

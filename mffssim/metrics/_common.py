@@ -5,6 +5,9 @@ uint8 as is, uint16 as round(x / 257), float in [0, 1] as round(255 x).
 """
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
@@ -13,6 +16,16 @@ from ._memo import memo
 
 # First row of MATLAB's inverse NTSC matrix, as rgb2gray uses it (not the rounded 0.299/0.587/0.114).
 RGB2GRAY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+
+
+def numba_kernels(name: str) -> ModuleType:
+    """The module ``mffssim.metrics.<name>`` of numba kernels, imported on first use: numba's import costs
+    about 0.2 CPU-s, which a process that never needs the kernels should not pay. numba is configured as
+    ``mffssim.kernels`` configures it (cache folder, threading layer) before its first import."""
+    from ..kernels import _configure_numba  # pylint: disable=import-outside-toplevel
+
+    _configure_numba()
+    return importlib.import_module(f"{__package__}.{name}")
 
 
 def to_255(image: np.ndarray, name: str = "image") -> np.ndarray:

@@ -9,10 +9,17 @@ reused for identical input and the values are exactly those of a fresh computati
 
 The memo holds at most ``MEMO_BYTES`` of arrays (least recently used first out). Stored arrays are made
 read-only, so a caller cannot change a cached value by accident.
+
+Hashing costs about 1 ms per MB, so an array is hashed once where that is safe: the memo's own results are
+known by their key, and so is any read-only array that owns its data (``frozen``) once it has been hashed,
+for as long as it lives. Such an array cannot change unless someone sets it writeable again, which nothing
+here does (``evaluate`` freezes copies of its inputs, ``PhaseCongruency`` its maps, so the sources' phase
+congruency of a set is hashed once, not once per fused image).
 """
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -27,15 +34,52 @@ _held = [0]  # bytes held now (a list, so the functions below can change it with
 # the arrays the memo holds, by id: (the array itself, its key), so a stored result passed back in (the
 # luminance to normalize1, say) needs no hashing; the array is kept alive here, so its id cannot be reused
 _stored: dict[int, tuple[np.ndarray, tuple]] = {}
+# keys of frozen arrays hashed before, by id: (a weak reference to the array, its key); an entry goes when
+# its array does
+_frozen_keys: dict[int, tuple[weakref.ref, tuple]] = {}
+
+
+def is_frozen(array: np.ndarray) -> bool:
+    """True for a read-only array that owns its data: no view of another array's memory, so only flipping
+    its own flag back could change it."""
+    return not array.flags.writeable and array.flags.owndata
+
+
+def freeze(array: np.ndarray) -> np.ndarray:
+    """``array`` made frozen (``is_frozen``): itself if it is already, else a read-only copy."""
+    if is_frozen(array):
+        return array
+    copy = np.array(array, copy=True)
+    copy.flags.writeable = False
+    return copy
 
 
 def fingerprint(array: np.ndarray) -> tuple:
-    """A key that is equal for two arrays exactly when their shapes, dtypes and bytes are (up to SHA-1)."""
+    """A key that is equal for two arrays exactly when their shapes, dtypes and bytes are (up to SHA-1).
+
+    A stored result's key, or a frozen array's key computed before, is looked up instead of hashed."""
     known = _stored.get(id(array))
     if known is not None and known[0] is array:
         return known[1]
-    array = np.ascontiguousarray(array)
-    return array.shape, array.dtype.str, hashlib.sha1(memoryview(array).cast("B")).digest()
+    hashed = _frozen_keys.get(id(array))
+    if hashed is not None and hashed[0]() is array and is_frozen(array):
+        return hashed[1]
+    contiguous = np.ascontiguousarray(array)
+    key = contiguous.shape, contiguous.dtype.str, hashlib.sha1(memoryview(contiguous).cast("B")).digest()
+    if is_frozen(array):
+        _remember(array, key)
+    return key
+
+
+def _remember(array: np.ndarray, key: tuple) -> None:
+    """Keep a frozen array's key for as long as the array lives."""
+    ident = id(array)
+
+    def forget(reference: weakref.ref) -> None:
+        if _frozen_keys.get(ident, (None,))[0] is reference:
+            del _frozen_keys[ident]
+
+    _frozen_keys[ident] = (weakref.ref(array, forget), key)
 
 
 def _freeze(value: Any, key: tuple, register: bool) -> int:
@@ -81,4 +125,5 @@ def clear() -> None:
     """Forget every stored result (tests; a caller that wants its memory back)."""
     _entries.clear()
     _stored.clear()
+    _frozen_keys.clear()
     _held[0] = 0

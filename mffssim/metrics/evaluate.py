@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._common import gray_255, to_255
+from ._memo import freeze
 from .convention import MFIFB_METRICS, channel_triples, check_convention, fused_gray_mfifb, per_channel
 from .fmi import THINNING, fmi
 from .fsim import fsim
@@ -169,8 +170,9 @@ def evaluate(
     check_convention(convention)
     if fmi_thinning not in THINNING:
         raise ValueError(f"fmi_thinning: expected 'matlab' or 'octave', got {fmi_thinning!r}")
-    images = _source_list(sources)
-    fused = np.asarray(fused)
+    # frozen copies: the memo then hashes each input once per call, not once per metric (``_memo``)
+    images = [freeze(image) for image in _source_list(sources)]
+    fused = freeze(np.asarray(fused))
     if fused.shape[:2] != images[0].shape[:2]:
         raise ValueError(f"fused: size {fused.shape[:2]} differs from the sources' {images[0].shape[:2]}")
     if reference is not None:

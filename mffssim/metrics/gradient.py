@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._common import gray_triple, sobel
+from ._common import gray_triple, numba_kernels, sobel
 from ._memo import memo
 
 _TINY = 1e-5  # the toolbox's stand-in for an exact zero gradient component or magnitude
@@ -47,22 +47,19 @@ def _preservation(
 ) -> np.ndarray:
     """Edge preservation Q^SF = Q_g Q_alpha of one source S in the fused image F.
 
+    Exact zeros of g_S and g_F become 1e-5 before the strength ratio min(g_S, g_F) / max(g_S, g_F); Q_g and
+    Q_alpha are the sigmoids of ``p`` on that ratio and on the orientation term (``qg``). One numba pass
+    (``_gradient_kernels``).
+
     ``raw_f``: the ratio g_F / g_S (where S is stronger) uses F's magnitude before its zeros become 1e-5.
     The toolbox does so for source A only (it floors g_F between the A and B blocks): where g_F = 0 < g_S,
     G^AF = 0 but G^BF = 1e-5 / g_B. That keeps the MATLAB values to 2e-15 instead of 1e-11, and makes QG
     symmetric in A and B only to about 1e-11.
     """
-    stronger = g_s > g_f
-    g_s, g_f_floored = _floor_zero(g_s), _floor_zero(g_f)
-    strength = np.where(stronger, (g_f if raw_f else g_f_floored) / g_s, g_s / g_f_floored)
-    difference = np.abs(a_s - a_f)
-    if original:
-        orientation = np.abs(difference - np.pi / 2) * 2 / np.pi
-    else:
-        orientation = 1 - difference * 2 / np.pi
-    q_g = p.gamma_g / (1 + np.exp(p.kappa_g * (strength - p.sigma_g)))
-    q_a = p.gamma_a / (1 + np.exp(p.kappa_a * (orientation - p.sigma_a)))
-    return q_g * q_a
+    out = np.empty_like(g_f)
+    numba_kernels("_gradient_kernels").edge_preservation(
+        g_s, a_s, g_f, a_f, np.array(p, dtype=np.float64), original, raw_f, out)
+    return out
 
 
 def _mefb_edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

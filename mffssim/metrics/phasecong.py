@@ -19,16 +19,29 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft
 
+from ._common import numba_kernels
+from ._memo import freeze
+
 EPSILON = 1e-4  # Kovesi's guard against division by zero
 
 
 @dataclass(frozen=True)
 class PhaseCongruency:
-    """Phase congruency map ``pc`` in [0, 1]; the moment maps are None unless requested."""
+    """Phase congruency map ``pc`` in [0, 1]; the moment maps are None unless requested.
+
+    The maps are frozen (read-only arrays owning their data; a copy is made of any other array given), so
+    the metrics' memo hashes them once however many fused images are scored against them (``_memo``).
+    """
 
     pc: np.ndarray
     max_moment: np.ndarray | None = None
     min_moment: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("pc", "max_moment", "min_moment"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, freeze(np.asarray(value)))
 
 
 def _centred_range(n: int) -> np.ndarray:
@@ -112,17 +125,17 @@ def _filter_bank(
 
 
 def noise_threshold(
-    smallest_amplitude: np.ndarray, smallest_energy: float, kernel_norm: float, k: float
+    smallest_power: np.ndarray, smallest_energy: float, kernel_norm: float, k: float
 ) -> float:
     """Kovesi's phasecong2 noise threshold for one orientation, (mu + k sigma) / 1.7.
 
-    The noise power is median(|smallest-scale response|^2) / ln 2 divided by the smallest filter's
-    energy sum F_0^2.  The noise energy is Rayleigh with E[energy^2] = 2 power ||sum_s h_s||^2, where
+    ``smallest_power`` is |smallest-scale response|^2 per pixel. The noise power is its median / ln 2
+    divided by the smallest filter's energy sum F_0^2.  The noise energy is Rayleigh with E[energy^2] = 2 power ||sum_s h_s||^2, where
     h_s is the real part of scale s's spatial kernel scaled by sqrt(rows cols); that norm
     (``kernel_norm``) is computed in the frequency domain (Parseval) from the Hermitian-symmetric
     part of the filters, which is what the real part keeps.
     """
-    mean_e2 = np.median(smallest_amplitude**2) / np.log(2.0)
+    mean_e2 = numba_kernels("_pc_kernels").median_of_nonnegative(smallest_power) / np.log(2.0)
     tau = np.sqrt(mean_e2 / smallest_energy * kernel_norm)  # Rayleigh parameter sqrt(E[energy^2] / 2)
     mean, sigma = tau * np.sqrt(np.pi / 2), tau * np.sqrt(2 - np.pi / 2)
     return (mean + k * sigma) / 1.7
@@ -169,40 +182,27 @@ def phase_congruency(
     filters, smallest_energy, kernel_norm = _filter_bank(
         rows, cols, int(nscale), int(norient), float(min_wavelength), float(mult), float(sigma_onf),
         float(d_theta_on_sigma))
-
-    total_energy = np.zeros((rows, cols))
-    total_amplitude = np.zeros((rows, cols))
-    cov_xx, cov_yy, cov_xy = (np.zeros((rows, cols)) for _ in range(3))
+    weighting = np.array([] if cutoff is None else [cutoff, g, nscale], dtype=np.float64)
+    totals = np.zeros((5, rows, cols))  # energy, amplitude and the covariance terms xx, yy, xy of the PC_o
+    energy, sum_amplitude, max_amplitude, smallest_power = np.empty((4, rows, cols))
+    product = np.empty((nscale, rows, cols), dtype=np.complex128)
+    kernels = numba_kernels("_pc_kernels")
     for o in range(norient):
-        responses = fft.ifft2(spectrum * filters[o], overwrite_x=True)  # (nscale, rows, cols): E + i O
-        amplitude = np.abs(responses)
-        sum_amplitude = amplitude.sum(axis=0)
-        summed = responses.sum(axis=0)
-        mean = summed / (np.abs(summed) + EPSILON)  # unit mean response vector (mean_e + i mean_o)
-        # sum_s [E_s mean_e + O_s mean_o - |E_s mean_o - O_s mean_e|]; the first term is summed first
-        # and the second is |Im(response conj(mean))|
-        deviation = np.abs((responses * mean.conj()).imag).sum(axis=0)
-        energy = summed.real * mean.real + summed.imag * mean.imag - deviation
-        threshold = noise_threshold(amplitude[0], smallest_energy[o], kernel_norm[o], k)
-        energy = np.maximum(energy - threshold, 0.0)
-        if cutoff is not None:
-            width = sum_amplitude / (amplitude.max(axis=0) + EPSILON) / nscale
-            energy /= 1.0 + np.exp((cutoff - width) * g)
-        total_energy += energy
-        total_amplitude += sum_amplitude
-        if moments:
-            pc_o = _ratio(energy, sum_amplitude)
-            angle = o * np.pi / norient
-            cx, cy = pc_o * np.cos(angle), pc_o * np.sin(angle)
-            cov_xx += cx**2
-            cov_yy += cy**2
-            cov_xy += cx * cy
+        kernels.filter_spectrum(spectrum, filters[o], product)
+        responses = fft.ifft2(product, overwrite_x=True)  # (nscale, rows, cols): E + i O
+        kernels.orientation_sums(responses, energy, sum_amplitude, max_amplitude, smallest_power)
+        threshold = noise_threshold(smallest_power, smallest_energy[o], kernel_norm[o], k)
+        kernels.accumulate_orientation(energy, sum_amplitude, max_amplitude, threshold, weighting,
+                                       o * np.pi / norient, totals, moments)
+    return _combine(totals, norient, pc_epsilon, moments)
 
-    pc = _ratio(total_energy, total_amplitude + pc_epsilon)
+
+def _combine(totals: np.ndarray, norient: int, pc_epsilon: float, moments: bool) -> PhaseCongruency:
+    """The PC map sum_o energy / (sum_o amplitude + ``pc_epsilon``) and, with ``moments``, the maximum and
+    minimum moments from the summed covariance terms (``myphasecong3``'s normalisation)."""
+    pc = _ratio(totals[0], totals[1] + pc_epsilon)
     if not moments:
         return PhaseCongruency(pc)
-    cov_xx /= norient / 2
-    cov_yy /= norient / 2
-    cov_xy /= norient
-    denom = np.sqrt(cov_xy**2 + (cov_xx - cov_yy) ** 2) + EPSILON
-    return PhaseCongruency(pc, (cov_yy + cov_xx + denom) / 2, (cov_yy + cov_xx - denom) / 2)
+    max_moment, min_moment = np.empty_like(pc), np.empty_like(pc)
+    numba_kernels("_pc_kernels").moments(totals, float(norient), pc, max_moment, min_moment)
+    return PhaseCongruency(pc, max_moment, min_moment)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mffssim.metrics._common import check_same_shape, gray_255
+from mffssim.metrics._common import check_same_shape, gray_255, numba_kernels
 from mffssim.metrics._memo import memo
 from mffssim.metrics.phasecong import PhaseCongruency, phase_congruency
 from mffssim.metrics.reference import filter_same, gaussian_window
@@ -41,17 +41,23 @@ def _preservation(sources: tuple, f: np.ndarray, masks: tuple) -> float:
     divided by the area of the max-PC mask.
 
     Each correlation is (sigma_XF + C) / (sqrt|sigma_X^2 sigma_F^2| + C) of the masked feature X and F, 0
-    outside X's mask; ``sources`` holds each X with its local mean and variance.
+    outside X's mask; ``sources`` holds each X with its local mean and variance. The filtering and the
+    per-pixel work run as numba kernels (``_qp_kernels``), with the numpy version's values bit for bit.
     """
+    kernels = numba_kernels("_qp_kernels")
     window = gaussian_window()
-    mu_f = filter_same(f, window)
-    var_f = filter_same(f * f, window) - mu_f**2
-    maps = []
-    for (x, mu_x, var_x), mask in zip(sources, masks):
-        cov = filter_same(x * f, window) - mu_x * mu_f
-        rho = (cov + C) / (np.sqrt(np.abs(var_x * var_f)) + C)
-        maps.append(np.where(mask, rho, 0.0))
-    return float(np.max(maps, axis=0).sum() / masks[2].sum())
+
+    def local_mean(image: np.ndarray) -> np.ndarray:
+        out = np.empty_like(image)
+        kernels.filter_same(image, window, out)
+        return out
+
+    mu_f = local_mean(f)
+    var_f = local_mean(f * f) - mu_f**2
+    best = np.empty_like(f)
+    for k, ((x, mu_x, var_x), mask) in enumerate(zip(sources, masks)):
+        kernels.best_correlation(local_mean(x * f), mu_x, var_x, mu_f, var_f, mask, C, best, k == 0)
+    return float(best.sum() / masks[2].sum())
 
 
 def qp(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import check_image_size
-from ._common import filter2_same, gray_triple, local_mean, window_is_flat
+from ._common import filter2_same, gray_triple, local_mean, numba_kernels, window_is_flat
 from ._memo import memo
 
 _PREWITT_X = np.array([[1.0, 0.0, -1.0], [1.0, 0.0, -1.0], [1.0, 0.0, -1.0]])
@@ -43,10 +43,12 @@ def _window_stats(image: np.ndarray, taps: np.ndarray) -> _Window:
 
 
 def _ssim_map(x: _Window, y: _Window, taps: np.ndarray, c: float) -> np.ndarray:
-    """SSIM map of Wang's ``ssim_index`` with C1 = C2 = c; the covariance is 0 where either window is flat."""
-    cov = np.where(x.flat | y.flat, 0.0, local_mean(x.image * y.image, taps) - x.mean * y.mean)
-    luminance = (2 * x.mean * y.mean + c) / (x.mean * x.mean + y.mean * y.mean + c)
-    return luminance * (2 * cov + c) / (x.var + y.var + c)
+    """SSIM map of Wang's ``ssim_index`` with C1 = C2 = c; the covariance is 0 where either window is flat.
+    The per-window formula runs as one numba pass (``_structural_kernels``, the same values)."""
+    out = np.empty_like(x.mean)
+    numba_kernels("_structural_kernels").ssim_map(
+        local_mean(x.image * y.image, taps), x.mean, y.mean, x.var, y.var, x.flat, y.flat, float(c), out)
+    return out
 
 
 def _lambda(var_a: np.ndarray, var_b: np.ndarray) -> np.ndarray:
