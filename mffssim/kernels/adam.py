@@ -18,6 +18,7 @@ import math
 import numba
 import numpy as np
 
+
 @numba.njit(cache=True, error_model="numpy")
 def largest_magnitude(values: np.ndarray) -> float:  # pragma: no cover - compiled
     """max |values| over a flat array (0 when empty)."""
