@@ -294,8 +294,12 @@ class _AdamCosine(_Adam):
         """As Adam's, but v is first raised to a floor whose square root is 1e-6 eps: the result moves by
         less than 1e-6 eps, and flat pixels' v = 0 no longer meets the CPU's square root of zero, about 7x
         slower than that of a normal number (measured on torch 2.13's CPU build)."""
-        floor = (1e-6 * self.eps) ** 2 * bias_correction2
-        torch.clamp(self.v, min=floor, out=self.denom).sqrt_().div_(bias_correction2**0.5).add_(self.eps)
+        torch.clamp(self.v, min=self._v_floor(bias_correction2), out=self.denom).sqrt_().div_(
+            bias_correction2**0.5).add_(self.eps)
+
+    def _v_floor(self, bias_correction2: float) -> float:
+        """The floor of v below the square root: sqrt(floor / bias_correction2) = 1e-6 eps."""
+        return (1e-6 * self.eps) ** 2 * bias_correction2
 
 
 class _FusedAdamCosine(_AdamCosine):
@@ -308,6 +312,7 @@ class _FusedAdamCosine(_AdamCosine):
 
         self._adam_step, self._largest = adam_step, largest_magnitude
         self._tiny = float(torch.finfo(y.dtype).tiny)
+        self.denom = None  # the torch step's buffer: the numba pass needs none
 
     def step(self, objective, grad):
         flat = grad.view(-1).numpy()
@@ -316,8 +321,8 @@ class _FusedAdamCosine(_AdamCosine):
         beta1, beta2 = self.betas
         bias2 = 1 - beta2**self.t
         self._adam_step(self.y.view(-1).numpy(), flat, self.m.view(-1).numpy(), self.v.view(-1).numpy(), -0.5,
-                        beta1, beta2, self.lr / (1 - beta1**self.t), bias2**0.5, self.eps,
-                        (1e-6 * self.eps) ** 2 * bias2, self._tiny)
+                        beta1, beta2, self.lr / (1 - beta1**self.t), bias2**0.5, self.eps, self._v_floor(bias2),
+                        self._tiny)
         return objective.value_and_grad(self.y)
 
 

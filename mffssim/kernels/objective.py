@@ -84,8 +84,8 @@ class FusedObjective:
     def _set_picks(self, m: torch.Tensor, mux_c: torch.Tensor, varx: torch.Tensor) -> None:
         """Per window: the selected source's statistics (one-hot maps) or every source's (soft maps)."""
         self._sel, one_hot = _picks(m)
-        if one_hot:
-            index = torch.from_numpy(_argmax0(m)[None])
+        if one_hot:  # the picks, back in the map's shape, select each window's source statistics
+            index = torch.from_numpy(self._sel.reshape((1, *m.shape[1:])).astype(np.int64))
             mux_c, varx = torch.gather(mux_c, 0, index), torch.gather(varx, 0, index)
             m = torch.ones_like(mux_c)
         # (picks, rows, n): the reference variant's channels stacked along the rows
